@@ -1,0 +1,53 @@
+# The course's two commands:  `make lab` (set up, open JupyterLab)  and  `make test`.
+# Everything is installed into .venv with the versions pinned in constraints.txt.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+KERNEL := cnn-course
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
+PYTEST_ARGS ?=
+export PATH := $(abspath $(BIN)):$(PATH)
+
+.PHONY: lab test setup lint strip release bench gpu-check clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "Python 3.10 or newer is needed, found " + sys.version.split()[0]'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	# torch first and alone, so that the pinned build is the one that gets installed
+	$(BIN)/python -m pip install --quiet -c constraints.txt torch
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[test]"
+	$(BIN)/python -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python (cnn-course)"
+	$(BIN)/jupyter server extension enable --sys-prefix nbgrader.server_extensions.formgrader >/dev/null
+	$(BIN)/jupyter server extension enable --sys-prefix nbgrader.server_extensions.validate_assignment >/dev/null
+	touch $(STAMP)
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab $(ROOT_FLAG) --ServerApp.root_dir=. lectures/00_start_here.ipynb
+
+test: $(STAMP)
+	$(BIN)/ruff check utils autograder tests bench lectures solutions nbgrader_config.py
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check utils autograder tests bench lectures solutions nbgrader_config.py
+
+# Remove outputs and execution counts from every committed notebook.
+strip: $(STAMP)
+	$(BIN)/python -m utils.notebooks strip lectures solutions assignments
+
+# Regenerate the student release in assignments/ from solutions/ with nbgrader.
+release: $(STAMP)
+	$(BIN)/python -m autograder release
+
+bench: $(STAMP)
+	$(BIN)/python bench/run_all.py
+
+gpu-check: $(STAMP)
+	$(BIN)/python bench/gpu_check.py
+
+clean:
+	rm -rf $(VENV) autograder/submitted autograder/autograded autograder/feedback autograder/gradebook.db

@@ -1,0 +1,72 @@
+"""nbgrader configuration of the course: run every ``nbgrader`` command from this folder.
+
+Layout: sources (instructor notebooks with solutions and hidden tests) in ``solutions/``,
+the student release in ``assignments/`` (committed), and everything produced by grading
+under ``autograder/`` (git-ignored: it holds student work and the hidden tests).
+The five holes of stock nbgrader 0.9.6 are closed here; see ``autograder/nbgrader_plugins.py``
+and docs/grading.md.
+"""
+
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+from nbgrader.preprocessors import (
+    CheckCellMetadata,
+    ClearOutput,
+    DeduplicateIds,
+    GetGrades,
+    OverwriteCells,
+    OverwriteKernelspec,
+)
+
+from autograder.nbgrader_plugins import (
+    WARNING_PATTERN,
+    LmsFileNameCollector,
+    RedactHiddenTests,
+    StripStudentTags,
+)
+
+c = get_config()  # noqa: F821  (provided by traitlets when nbgrader loads this file)
+
+c.CourseDirectory.course_id = "cnn-course"
+c.CourseDirectory.root = "."
+c.CourseDirectory.source_directory = "solutions"
+c.CourseDirectory.release_directory = "assignments"
+c.CourseDirectory.submitted_directory = "autograder/submitted"
+c.CourseDirectory.autograded_directory = "autograder/autograded"
+c.CourseDirectory.feedback_directory = "autograder/feedback"
+c.CourseDirectory.solution_directory = "autograder/solution"
+c.CourseDirectory.source_with_tests_directory = "autograder/source_with_tests"
+c.CourseDirectory.db_url = "sqlite:///autograder/gradebook.db"
+c.ZipCollectApp.downloaded_directory = "autograder/downloaded"
+
+# Students are created on the fly when their submission is autograded.
+c.Autograde.create_student = True
+
+# Hole 1: stderr from a warning or a progress bar must not fail a correct test cell.
+c.IgnorePattern.enabled = True
+c.IgnorePattern.pattern = WARNING_PATTERN
+
+# Hole 2: a student's cell tags (skip-execution, raises-exception, ...) are stripped before
+# execution, after the test cells have been restored from the gradebook.
+c.Autograde.sanitize_preprocessors = [
+    ClearOutput,
+    DeduplicateIds,
+    OverwriteKernelspec,
+    OverwriteCells,
+    StripStudentTags,
+    CheckCellMetadata,
+]
+
+# Hole 3: feedback shows hidden tests' names and points, never their code or tracebacks.
+c.GenerateFeedback.preprocessors = [GetGrades, RedactHiddenTests, CSSHTMLHeaderPreprocessor]
+c.RedactHiddenTests.enabled = True
+
+# Hole 4: a deleted test cell is put back and graded instead of "needs manual grade" forever.
+c.OverwriteCells.add_missing_cells = True
+
+# Hole 5: LMS downloads named <student>_<YYYY-MM-DD-HH-MM-SS>_<notebook>.ipynb.
+c.ZipCollectApp.collector_plugin = LmsFileNameCollector
+c.ZipCollectApp.archive_directory = "archive"
+
+# Execution: the course's kernel, a per-cell timeout.
+c.Execute.timeout = 120
+c.Execute.startup_timeout = 120

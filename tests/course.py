@@ -1,0 +1,107 @@
+"""Test helpers: a throw-away copy of the course to run real nbgrader commands in.
+
+Each test gets its own course root (a temp folder holding ``nbgrader_config.py`` and the
+assignments it needs), so grading never touches the repository's ``autograder/`` folder.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+REPO = Path(__file__).resolve().parents[1]
+NBGRADER = [sys.executable, "-m", "nbgrader"]
+
+
+def course_copy(tmp_path: Path, assignment_ids: list[str] = ()) -> Path:
+    """A fresh course root in ``tmp_path`` with the config and the given real assignments."""
+    root = tmp_path / "course"
+    (root / "autograder").mkdir(parents=True)
+    shutil.copy(REPO / "nbgrader_config.py", root)
+    for assignment_id in assignment_ids:
+        shutil.copytree(REPO / "solutions" / assignment_id, root / "solutions" / assignment_id)
+    return root
+
+
+def run_nbgrader(root: Path, *args: str, timeout: int = 900, check: bool = True,
+                 env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Run ``nbgrader ARGS`` in ``root`` like an instructor would; fail with its log if it fails."""
+    full_env = {**os.environ, **(env or {})}
+    result = subprocess.run([*NBGRADER, *args], cwd=root, capture_output=True, text=True,
+                            timeout=timeout, env=full_env)
+    if check and result.returncode != 0:
+        raise AssertionError(f"nbgrader {' '.join(args)} failed ({result.returncode}):\n"
+                             f"{result.stdout[-4000:]}\n{result.stderr[-8000:]}")
+    return result
+
+
+def submit(root: Path, assignment_id: str, student: str, notebook: nbformat.NotebookNode | Path,
+           name: str) -> Path:
+    """Place a submission where nbgrader expects it: autograder/submitted/<student>/<id>/<name>.ipynb."""
+    dest = root / "autograder" / "submitted" / student / assignment_id / f"{name}.ipynb"
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(notebook, Path):
+        shutil.copy(notebook, dest)
+    else:
+        nbformat.write(notebook, dest)
+    return dest
+
+
+def scores(root: Path, assignment_id: str, student: str, notebook: str) -> dict[str, float]:
+    """Points per graded item (grade id -> score) of one student's autograded notebook."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{root / 'autograder' / 'gradebook.db'}") as gradebook:
+        submission = gradebook.find_submission_notebook(notebook, assignment_id, student)
+        return {grade.name: float(grade.score) for grade in submission.grades}
+
+
+def max_scores(root: Path, assignment_id: str, notebook: str) -> dict[str, float]:
+    """Maximum points per graded item of a notebook in the gradebook."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{root / 'autograder' / 'gradebook.db'}") as gradebook:
+        nb = gradebook.find_notebook(notebook, assignment_id)
+        return {cell.name: float(cell.max_score) for cell in nb.grade_cells}
+
+
+def feedback_html(root: Path, assignment_id: str, student: str, notebook: str) -> str:
+    path = root / "autograder" / "feedback" / student / assignment_id / f"{notebook}.html"
+    return path.read_text()
+
+
+# --- building nbgrader notebooks in tests ---------------------------------------------------
+
+def _meta(grade_id: str, *, grade: bool, solution: bool, locked: bool, points: float = 0) -> dict:
+    meta = {"grade": grade, "grade_id": grade_id, "locked": locked, "schema_version": 3,
+            "solution": solution}
+    if grade:
+        meta["points"] = points
+    return {"nbgrader": meta}
+
+
+def solution_cell(grade_id: str, source: str):
+    return new_code_cell(source, metadata=_meta(grade_id, grade=False, solution=True, locked=False))
+
+
+def grade_test_cell(grade_id: str, source: str, points: float):
+    return new_code_cell(source, metadata=_meta(grade_id, grade=True, solution=False, locked=True,
+                                                points=points))
+
+
+def written_cell(grade_id: str, source: str, points: float):
+    return new_markdown_cell(source, metadata=_meta(grade_id, grade=True, solution=True,
+                                                    locked=False, points=points))
+
+
+def course_notebook(cells: list) -> nbformat.NotebookNode:
+    notebook = new_notebook(cells=cells)
+    notebook.metadata["kernelspec"] = {"name": "cnn-course", "display_name": "Python (cnn-course)",
+                                       "language": "python"}
+    return notebook
