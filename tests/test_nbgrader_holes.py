@@ -18,11 +18,11 @@ import pytest
 from course import (
     course_notebook,
     feedback_html,
+    grade_test_cell,
     run_nbgrader,
     scores,
     solution_cell,
     submit,
-    grade_test_cell,
     written_cell,
 )
 from nbformat.v4 import new_markdown_cell

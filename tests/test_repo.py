@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-import tomllib
 from pathlib import Path
 
 import nbformat
 import pytest
+import tomllib
 from course import REPO, course_copy, run_nbgrader
 
 from utils.notebooks import has_outputs

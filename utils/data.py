@@ -154,7 +154,7 @@ def _load_idx_file(name: str, checksums: dict[str, str], download: bool, base_ur
     try:
         _download(url, target, expected)
     except (urllib.error.URLError, OSError, TimeoutError) as err:
-        raise DatasetError(_missing_message(name, folders, f"the download of {url} failed: {err}"))
+        raise DatasetError(_missing_message(name, folders, f"the download of {url} failed: {err}")) from None
     return parse_idx(target.read_bytes())
 
 

@@ -81,7 +81,7 @@ def fit(
     history: dict[str, list[float]] = {"train_loss": [], "train_acc": []}
     if test is not None:
         history["test_acc"] = []
-    for epoch in tqdm(range(epochs), desc="epochs", disable=not progress):
+    for _epoch in tqdm(range(epochs), desc="epochs", disable=not progress):
         model.train()
         total_loss, correct, seen = 0.0, 0, 0
         for xb, yb in loader:

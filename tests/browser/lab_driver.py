@@ -201,7 +201,7 @@ def run_menu_command(page, menu: str, command: str) -> None:
 
 
 def start_run_all(page) -> None:
-    run_menu_command(page, "Run", "notebook:run-all-cells")
+    run_menu_command(page, "Run", "runmenu:run-all")
 
 
 def run_all_state(page) -> tuple[bool, list[str]]:
@@ -293,6 +293,11 @@ _HASH_JS = """async (area) => {
 
 def tag_widget_areas(page) -> int:
     return page.evaluate(_TAG_AREAS_JS)
+
+
+def tag_controls(area) -> list[str]:
+    """Mark the controls of a widget area (``data-cnn-control``); returns their kinds."""
+    return area.evaluate(_TAG_CONTROLS_JS)
 
 
 def picture_hash(area) -> str:

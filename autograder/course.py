@@ -1,0 +1,111 @@
+"""The course as nbgrader sees it from a course root: config, folders, gradebook URL, API."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+#: Student and assignment ids: safe as folder names (no '/', no '..', no leading dot).
+SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+\-]{0,99}$")
+
+
+def safe_id(text: str) -> bool:
+    """True when ``text`` can be used as a student/assignment folder name."""
+    return bool(SAFE_ID.match(text)) and ".." not in text
+
+
+@dataclass
+class Course:
+    """Folders and settings of a course root (read from its ``nbgrader_config.py``)."""
+
+    root: Path
+    source: Path
+    release: Path
+    submitted: Path
+    autograded: Path
+    feedback: Path
+    db_url: str
+    course_id: str
+    reports: Path
+
+    def submission_dir(self, student: str, assignment: str) -> Path:
+        return self.submitted / student / assignment
+
+    def assignment_notebooks(self, assignment: str) -> list[str]:
+        """Notebook names (without ``.ipynb``) of an assignment, from its source or release."""
+        for folder in (self.source / assignment, self.release / assignment):
+            if folder.is_dir():
+                return sorted(p.stem for p in folder.glob("*.ipynb"))
+        return []
+
+    def assignments(self) -> list[str]:
+        return sorted(p.name for p in self.source.iterdir() if p.is_dir()) \
+            if self.source.is_dir() else []
+
+
+def load_app(root: Path):
+    """An initialized nbgrader app (config from ``root/nbgrader_config.py``); cwd becomes root."""
+    from nbgrader.apps.baseapp import NbGrader
+
+    os.chdir(root)
+    NbGrader.clear_instance()
+    app = NbGrader()
+    app.log_level = logging.WARNING
+    app.initialize([])
+    return app
+
+
+def with_busy_timeout(db_url: str, seconds: int = 120) -> str:
+    """SQLite URLs get a busy timeout so that parallel workers wait for each other's writes."""
+    if db_url.startswith("sqlite") and "timeout=" not in db_url:
+        return db_url + ("&" if "?" in db_url else "?") + f"timeout={seconds}"
+    return db_url
+
+
+def load_course(root: Path, db_url: str | None = None) -> Course:
+    """Read the course layout from ``root/nbgrader_config.py`` (``db_url`` overrides the config)."""
+    root = Path(root).resolve()
+    app = load_app(root)
+    coursedir = app.coursedir
+    if db_url:
+        coursedir.db_url = db_url
+    url = coursedir.db_url
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+        url = "sqlite:///" + str(root / url[len("sqlite:///"):])
+    coursedir.db_url = with_busy_timeout(url)
+
+    def folder(name: str) -> Path:
+        return (root / getattr(coursedir, name)).resolve()
+
+    return Course(root=root, source=folder("source_directory"),
+                  release=folder("release_directory"), submitted=folder("submitted_directory"),
+                  autograded=folder("autograded_directory"), feedback=folder("feedback_directory"),
+                  db_url=coursedir.db_url, course_id=coursedir.course_id,
+                  reports=root / "autograder" / "reports")
+
+
+def make_api(root: Path, db_url: str | None = None):
+    """``(NbGraderAPI, Course)`` for a course root; the API uses the course's full config."""
+    from nbgrader.apps import NbGraderAPI
+
+    course = load_course(root, db_url)
+    app = load_app(course.root)
+    app.coursedir.db_url = course.db_url
+    api = NbGraderAPI(coursedir=app.coursedir, parent=app)
+    return api, course
+
+
+def enable_wal(db_url: str) -> None:
+    """Put a SQLite gradebook in WAL mode (persistent): readers never block the writer."""
+    if not db_url.startswith("sqlite"):
+        return
+    import sqlite3
+
+    path = db_url.split("sqlite:///", 1)[1].split("?", 1)[0]
+    if not path or not os.path.exists(path):
+        return
+    with sqlite3.connect(path, timeout=120) as connection:
+        connection.execute("PRAGMA journal_mode=WAL")

@@ -1,0 +1,105 @@
+"""Grading status of each (assignment, student): a table next to nbgrader's in the gradebook.
+
+A row is written (in its own transaction) only after nbgrader has committed the submission's
+grades, so it is the completion marker that makes ``grade`` resumable: a submission without a
+row, or whose files changed since (``submission_hash``), is graded again; one with a row is
+not. Keeping it in the gradebook database means several grading hosts sharing one PostgreSQL
+gradebook also share the status, and ``export`` reads failures (with their reason) from it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import socket
+from dataclasses import dataclass
+
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Float,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    delete,
+    insert,
+    select,
+)
+
+OK = "ok"
+#: statuses that mean "graded, but not normally": export flags them with their reason.
+FAILED = ("kernel-died", "timeout", "invalid-notebook", "missing-notebook", "error")
+
+_metadata = MetaData()
+status_table = Table(
+    "autograder_status", _metadata,
+    Column("assignment_id", String(128), primary_key=True),
+    Column("student_id", String(128), primary_key=True),
+    Column("status", String(32), nullable=False),
+    Column("reason", Text, nullable=False, default=""),
+    Column("score", Float),
+    Column("max_score", Float),
+    Column("submission_hash", String(64), nullable=False, default=""),
+    Column("host", String(128), nullable=False, default=""),
+    Column("seconds", Float),
+    Column("updated_at", DateTime, nullable=False),
+)
+
+
+@dataclass
+class Status:
+    assignment_id: str
+    student_id: str
+    status: str
+    reason: str = ""
+    score: float | None = None
+    max_score: float | None = None
+    submission_hash: str = ""
+    seconds: float | None = None
+
+
+_engines: dict = {}
+
+
+def engine_for(db_url: str):
+    if db_url not in _engines:
+        engine = create_engine(db_url, future=True)
+        _metadata.create_all(engine)
+        _engines[db_url] = engine
+    return _engines[db_url]
+
+
+def dispose() -> None:
+    """Drop pooled connections (before forking workers)."""
+    for engine in _engines.values():
+        engine.dispose()
+    _engines.clear()
+
+
+def write(db_url: str, status: Status) -> None:
+    """Replace the row of (assignment, student) atomically."""
+    row = dict(vars(status), host=socket.gethostname(), updated_at=dt.datetime.now())
+    with engine_for(db_url).begin() as connection:
+        connection.execute(delete(status_table).where(
+            status_table.c.assignment_id == status.assignment_id,
+            status_table.c.student_id == status.student_id))
+        connection.execute(insert(status_table).values(**row))
+
+
+def read_all(db_url: str, assignment_id: str) -> dict[str, Status]:
+    """student id -> Status for one assignment."""
+    with engine_for(db_url).connect() as connection:
+        rows = connection.execute(select(status_table).where(
+            status_table.c.assignment_id == assignment_id)).mappings().all()
+    fields = Status.__dataclass_fields__
+    return {row["student_id"]: Status(**{k: row[k] for k in fields}) for row in rows}
+
+
+def clear(db_url: str, assignment_id: str, students: list[str] | None = None) -> None:
+    """Forget statuses (``grade --force``)."""
+    query = delete(status_table).where(status_table.c.assignment_id == assignment_id)
+    if students is not None:
+        query = query.where(status_table.c.student_id.in_(students))
+    with engine_for(db_url).begin() as connection:
+        connection.execute(query)
