@@ -7,13 +7,14 @@ The five holes of stock nbgrader 0.9.6 are closed here; see ``autograder/nbgrade
 and docs/grading.md.
 """
 
+import os
+
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import (
     CheckCellMetadata,
     ClearOutput,
     DeduplicateIds,
     GetGrades,
-    OverwriteCells,
     OverwriteKernelspec,
 )
 
@@ -21,13 +22,16 @@ from autograder.nbgrader_plugins import (
     WARNING_PATTERN,
     LmsFileNameCollector,
     RedactHiddenTests,
+    RestoreMissingCells,
     StripStudentTags,
 )
+from autograder.sandbox import configure as configure_sandbox
 
 c = get_config()  # noqa: F821  (provided by traitlets when nbgrader loads this file)
 
 c.CourseDirectory.course_id = "cnn-course"
-c.CourseDirectory.root = "."
+# The course root is the folder of this file, wherever nbgrader or the formgrader starts.
+c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
 c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "assignments"
 c.CourseDirectory.submitted_directory = "autograder/submitted"
@@ -51,7 +55,7 @@ c.Autograde.sanitize_preprocessors = [
     ClearOutput,
     DeduplicateIds,
     OverwriteKernelspec,
-    OverwriteCells,
+    RestoreMissingCells,
     StripStudentTags,
     CheckCellMetadata,
 ]
@@ -60,7 +64,8 @@ c.Autograde.sanitize_preprocessors = [
 c.GenerateFeedback.preprocessors = [GetGrades, RedactHiddenTests, CSSHTMLHeaderPreprocessor]
 c.RedactHiddenTests.enabled = True
 
-# Hole 4: a deleted test cell is put back and graded instead of "needs manual grade" forever.
+# Hole 4: a deleted test cell is put back and graded instead of "needs manual grade" forever
+# (RestoreMissingCells: also when the notebook was stripped of all nbgrader metadata).
 c.OverwriteCells.add_missing_cells = True
 
 # Hole 5: LMS downloads named <student>_<YYYY-MM-DD-HH-MM-SS>_<notebook>.ipynb.
@@ -70,3 +75,10 @@ c.ZipCollectApp.archive_directory = "archive"
 # Execution: the course's kernel, a per-cell timeout.
 c.Execute.timeout = 120
 c.Execute.startup_timeout = 120
+
+# Sandbox and limits (autograder/sandbox.py): every student kernel that nbgrader starts from this
+# root (CLI, plain `nbgrader autograde`, formgrader) is the `cnn-course-sandbox` kernel: bubblewrap
+# (no network, no view of solutions/, autograder/, the gradebook or other students) with a memory
+# limit, a CPU-time limit and a wall-clock limit per notebook. Without bwrap it warns and runs
+# unsandboxed with the limits; `python -m autograder grade --memory-mb ...` overrides the values.
+configure_sandbox(c, memory_mb=3072, cpu_seconds=300, wall_seconds=600)

@@ -22,6 +22,7 @@ from datetime import datetime
 from nbconvert.preprocessors import Preprocessor
 from nbformat.notebooknode import NotebookNode
 from nbgrader.plugins import FileNameCollectorPlugin
+from nbgrader.preprocessors import OverwriteCells
 from traitlets import Bool, Unicode
 
 #: stderr chunks that are warnings or tqdm progress bars, never signs of a failed test.
@@ -123,3 +124,41 @@ class LmsFileNameCollector(FileNameCollectorPlugin):
                 self.log.warning("Unreadable timestamp %r in %s", info["timestamp"], submitted_file)
             info["timestamp"] = parsed
         return info
+
+
+class RestoreMissingCells(OverwriteCells):
+    """``OverwriteCells`` whose re-insertion of deleted test cells survives stripped metadata.
+
+    Stock nbgrader puts a missing test cell right after the previous graded cell and crashes
+    (``KeyError``) when that one lost its metadata too (a notebook stripped of all nbgrader
+    metadata). Here each missing test cell goes after the nearest earlier cell that is still
+    there, or, when none is, at the end of the notebook: the tests then run after all the
+    student's code, and grade it honestly.
+    """
+
+    def add_missing_grade_cells(self, nb: NotebookNode, resources: dict):
+        from nbgrader import utils
+
+        source_nb = self.gradebook.find_notebook(self.notebook_id, self.assignment_id)
+        source_ids = [cell.name for cell in source_nb.source_cells]
+        solution_ids = {cell.name for cell in source_nb.solution_cells}
+        present = {cell.metadata.nbgrader["grade_id"] for cell in nb.cells
+                   if utils.is_grade(cell) or utils.is_solution(cell)}
+        for grade_cell in source_nb.grade_cells:
+            if grade_cell.name in present:
+                continue
+            self.log.warning("Missing grade cell %s: adding it back", grade_cell.name)
+            index = source_ids.index(grade_cell.name)
+            new_cell = self.missing_cell_transform(source_nb.source_cells[index],
+                                                   grade_cell.max_score,
+                                                   is_solution=grade_cell.name in solution_ids)
+            position = len(nb.cells)
+            for previous in reversed(source_ids[:index]):
+                if previous in present:
+                    position = 1 + next(i for i, cell in enumerate(nb.cells)
+                                        if cell.metadata.get("nbgrader", {}).get("grade_id")
+                                        == previous)
+                    break
+            nb.cells.insert(position, new_cell)
+            present.add(grade_cell.name)
+        return nb, resources

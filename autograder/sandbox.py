@@ -114,11 +114,12 @@ def configure(c, *, memory_mb: int = DEFAULT_MEMORY_MB, cpu_seconds: int = DEFAU
               hide: tuple[str, ...] = ()) -> bool:
     """Make nbgrader execute notebooks in the sandbox kernel; call it from ``nbgrader_config.py``.
 
-    The course root is the current directory (nbgrader loads the config from there). Values
+    The course root is ``c.CourseDirectory.root`` (else the current directory). Values
     already in the environment (set by ``python -m autograder grade --memory-mb ...``) win.
     Returns True when the sandbox kernel is used.
     """
-    os.environ.setdefault(ENV_ROOT, os.getcwd())
+    root = c.CourseDirectory.get("root") if "CourseDirectory" in c else None
+    os.environ.setdefault(ENV_ROOT, os.path.abspath(root if isinstance(root, str) else "."))
     os.environ.setdefault(ENV_MEMORY, str(memory_mb))
     os.environ.setdefault(ENV_CPU, str(cpu_seconds))
     os.environ.setdefault(ENV_WALL, str(wall_seconds))
@@ -216,7 +217,10 @@ def bwrap_command(bwrap: str, workdir: Path, connection_file: Path, kernel: list
     else:
         cmd += ["--tmpfs", str(workdir)]
     env = {name: os.environ[name] for name in PASSED_ENV if name in os.environ}
-    env.update(HOME="/tmp", MPLCONFIGDIR="/tmp/matplotlib", PYTHONDONTWRITEBYTECODE="1")
+    # JPY_PARENT_PID=1: the kernel's parent inside the PID namespace is bwrap's init (pid 1);
+    # --die-with-parent replaces ipykernel's parent polling (and its Ctrl-C notice).
+    env.update(HOME="/tmp", MPLCONFIGDIR="/tmp/matplotlib", PYTHONDONTWRITEBYTECODE="1",
+               JPY_PARENT_PID="1")
     for name, value in env.items():
         cmd += ["--setenv", name, value]
     cmd += ["--chdir", str(workdir), "--", *kernel]

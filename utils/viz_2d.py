@@ -159,8 +159,8 @@ def products_text(step: Step, kernel: np.ndarray) -> str:
     def fmt(value: float) -> str:
         return f"{value:g}"
 
-    rows = [" + ".join(f"({fmt(p)} × {fmt(k)})" for p, k in zip(prow, krow))
-            for prow, krow in zip(step.patch, np.asarray(kernel))]
+    rows = [" + ".join(f"({fmt(p)} × {fmt(k)})" for p, k in zip(prow, krow, strict=True))
+            for prow, krow in zip(step.patch, np.asarray(kernel), strict=True)]
     return " +\n".join(rows) + f"  =  {fmt(step.total)}"
 
 
@@ -188,13 +188,14 @@ class KernelEditor(Visualizer):
         fig = self.view.fig
         ax_in, ax_k, ax_out = fig.subplots(1, 3, gridspec_kw={"width_ratios": [1, 0.7, 1]})
         fig.subplots_adjust(left=0.01, right=0.99, top=0.86, bottom=0.03, wspace=0.08)
-        ax_in.imshow(self.image, cmap="gray", vmin=0, vmax=1)
+        ax_in.imshow(self.image, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
         ax_in.set_title("photo (input)", fontsize=10)
         self.kernel_image = ax_k.imshow(np.zeros((3, 3)), cmap="RdBu_r", vmin=-1, vmax=1)
         self.kernel_texts = [[ax_k.text(c, r, "", ha="center", va="center", fontsize=10)
                               for c in range(3)] for r in range(3)]
         ax_k.set_title("kernel", fontsize=10)
-        self.out_image = ax_out.imshow(self.image, cmap="gray", vmin=0, vmax=1)
+        self.out_image = ax_out.imshow(self.image, cmap="gray", vmin=0, vmax=1,
+                                       interpolation="nearest")
         self.out_title = ax_out.set_title("", fontsize=10)
         for ax in (ax_in, ax_k, ax_out):
             ax.set_xticks([])
@@ -218,8 +219,8 @@ class KernelEditor(Visualizer):
             return
         self._busy = True
         try:
-            for row, values in zip(self.cells, PRESET_KERNELS[change["new"]]):
-                for cell, value in zip(row, values):
+            for row, values in zip(self.cells, PRESET_KERNELS[change["new"]], strict=True):
+                for cell, value in zip(row, values, strict=True):
                     cell.value = float(value)
         finally:
             self._busy = False

@@ -155,7 +155,7 @@ class RFExplorer(Visualizer):
     last highlighted region (bool, input shape).
     """
 
-    def __init__(self, preset: str = "three 3x3 convs", size: int = 96) -> None:
+    def __init__(self, preset: str = "three 3x3 convs", size: int = 64) -> None:
         super().__init__()
         photo = load_sample_image(gray=True, size=size)
         top = (photo.shape[0] - size) // 2
@@ -266,7 +266,7 @@ class RFExplorer(Visualizer):
         self.box.set_height(box_h)
         count = int(self.mask.sum())
         holes = box_h * box_w - count
-        self.in_title.set_text(f"receptive field {box_h}x{box_w} on the image, "
+        self.in_title.set_text(f"field {box_h}x{box_w} here, "
                                f"{count} pixels" + (f" ({holes} holes)" if holes else ""))
         self.out_image.set_data(out)
         self.out_image.set_clim(float(out.min()), float(out.max()) + 1e-12)

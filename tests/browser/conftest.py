@@ -126,13 +126,20 @@ class LectureRunner:
     def __init__(self, server: LabServer, browser, order: list[str], parallel: int):
         self.server, self.browser, self.order, self.parallel = server, browser, order, parallel
         self.runs: dict[str, LectureRun] = {}
+        self.failed_starts: dict[str, str] = {}
 
     def _start(self, name: str) -> LectureRun:
         run = LectureRun(name, f"lectures/{name}")
         run.page = new_page(self.browser, run.page_errors)
-        open_notebook(run.page, self.server, run.rel_path)
-        run.started = time.monotonic()
-        start_run_all(run.page)
+        try:
+            open_notebook(run.page, self.server, run.rel_path)
+            run.started = time.monotonic()
+            start_run_all(run.page)
+        except Exception:
+            run.page.screenshot(path=str(screenshot_path(f"FAILED_START__{name}.png")))
+            run.page.context.close()
+            self.server.shutdown_kernels(run.rel_path)
+            raise
         self.runs[name] = run
         return run
 
@@ -144,8 +151,11 @@ class LectureRunner:
         for other in self.order[position + 1:]:
             if self._in_flight() >= self.parallel:
                 break
-            if other not in self.runs:
-                self._start(other)
+            if other not in self.runs and other not in self.failed_starts:
+                try:
+                    self._start(other)
+                except Exception as err:  # its own test starts it again and reports
+                    self.failed_starts[other] = repr(err)
 
     def _poll(self, run: LectureRun) -> bool:
         if run.seconds is None:

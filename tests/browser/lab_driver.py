@@ -32,7 +32,8 @@ LAB_SETTINGS = {
     "@jupyterlab/apputils-extension/notification": {"fetchNews": "false",
                                                     "checkForUpdates": False},
     # every cell in the DOM (no virtual scrolling), so prompts and widgets can all be read
-    "@jupyterlab/notebook-extension/tracker": {"windowingMode": "none"},
+    # ... and each cell's execution timestamps are saved in its metadata
+    "@jupyterlab/notebook-extension/tracker": {"windowingMode": "none", "recordTiming": True},
     # the tests save explicitly; autosave would race with them
     "@jupyterlab/docmanager-extension/plugin": {"autosave": False},
 }
@@ -200,8 +201,44 @@ def run_menu_command(page, menu: str, command: str) -> None:
     page.locator(f'.lm-Menu-item[data-command="{command}"]').first.click()
 
 
-def start_run_all(page) -> None:
-    run_menu_command(page, "Run", "runmenu:run-all")
+def dismiss_dialogs(page) -> list[str]:
+    """Accept any JupyterLab dialog on the page (e.g. a kernel chooser that pops up while the
+    server is busy); returns their texts, which the caller may report."""
+    texts = []
+    for _ in range(3):
+        dialog = page.locator(".jp-Dialog")
+        if not dialog.count():
+            break
+        texts.append(dialog.first.inner_text()[:500])
+        accept = dialog.first.locator(".jp-Dialog-button.jp-mod-accept")
+        if accept.count():
+            accept.first.click()
+        else:
+            page.keyboard.press("Escape")
+        page.wait_for_timeout(300)
+    if texts:
+        print(f"dismissed dialog(s): {texts}")
+    return texts
+
+
+def start_run_all(page, attempts: int = 3) -> None:
+    """Run > Run All Cells, checked: right after the page loads the command can be a no-op
+    (the notebook is not yet the shell's current widget), so click into the notebook first
+    and retry until some prompt shows ``[*]`` or a number."""
+    started = """() => [...document.querySelectorAll(
+        '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell .jp-InputArea-prompt')]
+        .some(p => /[*0-9]/.test(p.textContent))"""
+    for _ in range(attempts):
+        dismiss_dialogs(page)
+        page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell .jp-InputPrompt").first.click(
+            timeout=10_000)
+        run_menu_command(page, "Run", "runmenu:run-all")
+        try:
+            page.wait_for_function(started, timeout=10_000)
+            return
+        except Exception:  # playwright's TimeoutError: not started, try again
+            continue
+    raise AssertionError(f"Run All did not start after {attempts} attempts")
 
 
 def run_all_state(page) -> tuple[bool, list[str]]:
@@ -235,6 +272,22 @@ def error_outputs(notebook) -> list[str]:
         if cell.source.strip() and cell.get("execution_count") is None and not problems:
             problems.append(f"cell #{index} was not executed\n--- source ---\n{cell.source}")
     return problems
+
+
+def kernel_seconds(notebook) -> float | None:
+    """Seconds the kernel spent from the first cell's start to the last cell's reply, read
+    from the timestamps JupyterLab saves with ``recordTiming`` (None if there are none)."""
+    from datetime import datetime
+
+    starts, ends = [], []
+    for cell in notebook.cells:
+        timing = cell.get("metadata", {}).get("execution", {})
+        if "iopub.execute_input" in timing and "shell.execute_reply" in timing:
+            starts.append(datetime.fromisoformat(timing["iopub.execute_input"].replace("Z", "+00:00")))
+            ends.append(datetime.fromisoformat(timing["shell.execute_reply"].replace("Z", "+00:00")))
+    if not starts:
+        return None
+    return (max(ends) - min(starts)).total_seconds()
 
 
 # --- widgets --------------------------------------------------------------------------------

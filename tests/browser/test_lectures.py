@@ -19,6 +19,7 @@ import pytest
 from conftest import discover_lectures, screenshot_path
 from lab_driver import (
     error_outputs,
+    kernel_seconds,
     move_control,
     picture_hash,
     save_notebook,
@@ -82,6 +83,7 @@ def test_lecture_runs_and_widgets_respond(lecture, lecture_runner, lab_server, c
     try:
         save_notebook(page)
         notebook = nbformat.read(course_root / run.rel_path, as_version=4)
+        entry["kernel_seconds"] = kernel_seconds(notebook)
         problems = error_outputs(notebook)
         assert not problems, f"{lecture}:\n" + "\n\n".join(problems)
         body = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook").inner_text()

@@ -1,0 +1,327 @@
+"""Autograde a whole class in parallel, resumably, with a status for every student.
+
+The main process lists the submissions, checks each one's files (invalid JSON, missing or
+renamed notebook: a status at once, no kernel), and hands the rest to worker processes. Each
+worker loads the course config once and runs nbgrader's own autograde (``NbGraderAPI``) for
+one student at a time, with ``OMP_NUM_THREADS=1``; the kernel is the sandbox kernel set in
+``nbgrader_config.py``. After nbgrader has committed the grades, the worker writes the
+student's status row (see ``autograder/status.py``): killed mid-way, a rerun grades exactly
+the submissions without a row; nbgrader's ``force`` regrade replaces grades, never adds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+import os
+import random
+import signal
+import sys
+import tempfile
+import time
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from pathlib import Path
+
+import nbformat
+
+from . import sandbox, status
+from .course import Course, enable_wal, load_course, safe_id
+from .status import Status
+
+THREAD_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+
+
+# --- what is there to grade ----------------------------------------------------------------
+
+def submitted_students(course: Course, assignment: str) -> list[str]:
+    """Students with a folder ``submitted/<student>/<assignment>/``."""
+    if not course.submitted.is_dir():
+        return []
+    return sorted(p.name for p in course.submitted.iterdir()
+                  if (p / assignment).is_dir() and safe_id(p.name))
+
+
+def submission_hash(folder: Path) -> str:
+    """SHA-256 over the relative paths and bytes of every file in a submission folder."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(folder)).encode() + b"\0")
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def precheck(course: Course, assignment: str, student: str) -> tuple[str, str]:
+    """``(status, reason)`` from the files alone: ``('', notes)`` when nbgrader should grade it."""
+    folder = course.submission_dir(student, assignment)
+    expected = set(course.assignment_notebooks(assignment))
+    present = {p.stem: p for p in folder.glob("*.ipynb")}
+    notes = []
+    for name in sorted(expected & set(present)):
+        try:
+            notebook = json.loads(present[name].read_text(encoding="utf-8", errors="strict"))
+            if not isinstance(notebook, dict) or not isinstance(notebook.get("cells"), list):
+                raise ValueError("no 'cells' list")
+            nbformat.reads(json.dumps(notebook), as_version=4)
+        except Exception as error:  # noqa: BLE001  (any unreadable file gets the same status)
+            return "invalid-notebook", f"{name}.ipynb is not a valid notebook ({str(error)[:120]})"
+        graded = [c for c in notebook["cells"]
+                  if isinstance(c, dict) and "nbgrader" in (c.get("metadata") or {})]
+        if not graded:
+            notes.append(f"{name}.ipynb has no nbgrader metadata: its test cells were restored "
+                         "from the gradebook")
+    missing = sorted(expected - set(present))
+    if missing:
+        extra = sorted(f"{n}.ipynb" for n in set(present) - expected)
+        hint = f"; found {', '.join(extra)} instead (renamed? rename it back)" if extra else ""
+        if len(missing) == len(expected):
+            return "missing-notebook", f"no {', '.join(m + '.ipynb' for m in missing)}{hint}"
+        notes.append(f"missing {', '.join(m + '.ipynb' for m in missing)} (0 points){hint}")
+    return "", "; ".join(notes)
+
+
+# --- in a worker ---------------------------------------------------------------------------
+
+_api = None
+_db_url = ""
+
+
+def _die_with_parent() -> None:
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass
+
+
+def init_worker(root: str, db_url: str, cell_timeout: int | None) -> None:
+    """Load the course config once per worker process."""
+    global _api, _db_url
+    _die_with_parent()
+    os.environ.update(THREAD_ENV)
+    from traitlets.config import Config
+
+    from .course import make_api
+
+    _api, course = make_api(Path(root), db_url or None)
+    if cell_timeout:
+        _api.update_config(Config({"Execute": {"timeout": cell_timeout}}))
+    _db_url = course.db_url
+
+
+def _read_report(path: str) -> list[dict]:
+    try:
+        with open(path) as handle:
+            return [json.loads(line) for line in handle if line.strip()]
+    except (OSError, ValueError):
+        return []
+
+
+def _cell_problems(course_autograded: Path, student: str, assignment: str) -> tuple[str, list[str]]:
+    """Scan the executed notebooks: per-cell timeouts and memory errors, as (status, notes)."""
+    found_status, notes = status.OK, []
+    for path in sorted((course_autograded / student / assignment).glob("*.ipynb")):
+        notebook = nbformat.read(path, as_version=4)
+        for cell in notebook.cells:
+            for output in cell.get("outputs", []):
+                if output.get("output_type") != "error":
+                    continue
+                name = cell.metadata.get("nbgrader", {}).get("grade_id", f"cell {cell.get('id')}")
+                if output.get("ename") == "CellTimeoutError":
+                    found_status = "timeout"
+                    notes.append(f"{name}: cell timeout")
+                elif output.get("ename") == "MemoryError":
+                    found_status = "memory" if found_status == status.OK else found_status
+                    notes.append(f"{name}: memory limit")
+    return found_status, notes
+
+
+def _zero_grades(db_url: str, assignment: str, student: str) -> None:
+    """A failed submission keeps no stale points: every auto grade becomes 0 (and is flagged)."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with Gradebook(db_url) as gradebook:
+        try:
+            submission = gradebook.find_submission(assignment, student)
+        except MissingEntry:
+            return
+        for notebook in submission.notebooks:
+            for grade in notebook.grades:
+                if grade.auto_score is not None or grade.cell.cell_type == "code":
+                    grade.auto_score = 0
+                    grade.manual_score = None
+                    grade.needs_manual_grade = False
+        gradebook.db.commit()
+
+
+def _scores(db_url: str, assignment: str, student: str) -> tuple[float | None, float | None]:
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with Gradebook(db_url) as gradebook:
+        try:
+            submission = gradebook.find_submission(assignment, student)
+        except MissingEntry:
+            return None, None
+        return float(submission.score), float(submission.max_score)
+
+
+def grade_one(assignment: str, student: str, digest: str, notes: str) -> Status:
+    """Autograde one submission in this worker and record its status (after the grades)."""
+    started = time.monotonic()
+    fd, report = tempfile.mkstemp(prefix="cnn-sandbox-report-")
+    os.close(fd)
+    os.environ[sandbox.ENV_REPORT] = report
+    try:
+        for attempt in range(5):
+            result = _api.autograde(assignment, student, force=True, create=True)
+            text = (result.get("log") or "") + (result.get("error") or "")
+            if result["success"] or "database is locked" not in text:
+                break
+            time.sleep(0.5 + random.random() * 2 ** attempt)
+        events = _read_report(report)
+    finally:
+        os.environ.pop(sandbox.ENV_REPORT, None)
+        os.unlink(report)
+    exits = [e["reason"] for e in events if e.get("event") == "exit" and e.get("reason")]
+    course_autograded = Path(_api.coursedir.root) / _api.coursedir.autograded_directory
+    if result["success"]:
+        state, problems = _cell_problems(course_autograded.resolve(), student, assignment)
+        reason = "; ".join(filter(None, [notes, *problems, *exits]))
+    else:
+        text = (result.get("log") or "") + (result.get("error") or "")
+        if exits or "DeadKernelError" in text or "Kernel died" in text:
+            state = "kernel-died"
+            reason = "; ".join(exits) or "the kernel died (os._exit or killed)"
+        elif "UnresponsiveKernelError" in text or "became unresponsive" in text:
+            state, reason = "timeout", "the kernel did not respond to an interrupt"
+        else:
+            state = "error"
+            lines = [ln for ln in text.strip().splitlines() if ln.strip()]
+            reason = lines[-1][:300] if lines else "nbgrader autograde failed"
+        _zero_grades(_db_url, assignment, student)
+    score, max_score = _scores(_db_url, assignment, student)
+    record = Status(assignment, student, state, reason, score, max_score, digest,
+                    round(time.monotonic() - started, 2))
+    status.write(_db_url, record)
+    return record
+
+
+# --- the main process ----------------------------------------------------------------------
+
+def ensure_in_gradebook(course: Course, assignment: str) -> None:
+    """``generate_assignment`` if the gradebook does not know the assignment yet."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with Gradebook(course.db_url, course.course_id) as gradebook:
+        try:
+            gradebook.find_assignment(assignment)
+            return
+        except MissingEntry:
+            pass
+    from .course import make_api
+
+    print(f"[autograder] {assignment} is not in the gradebook yet: generating it", file=sys.stderr)
+    api, _ = make_api(course.root, course.db_url)
+    result = api.generate_assignment(assignment, force=True, create=True)
+    if not result["success"]:
+        raise SystemExit(f"generate_assignment {assignment} failed:\n{result.get('error', '')}")
+
+
+def plan(course: Course, assignment: str, students: list[str] | None, force: bool,
+         retry_failed: bool, shard: tuple[int, int] | None) -> tuple[list, list[Status], int]:
+    """``(to_grade, immediate_statuses, n_skipped)``: what a run of ``grade`` has to do."""
+    known = status.read_all(course.db_url, assignment)
+    everyone = submitted_students(course, assignment)
+    chosen = [s for s in everyone if students is None or s in students]
+    if shard:
+        index, count = shard
+        chosen = [s for s in chosen
+                  if int(hashlib.sha1(s.encode()).hexdigest(), 16) % count == index - 1]
+    todo, immediate, skipped = [], [], 0
+    for student in chosen:
+        state, notes = precheck(course, assignment, student)
+        digest = submission_hash(course.submission_dir(student, assignment))
+        old = known.get(student)
+        redo = (force or old is None or old.submission_hash != digest
+                or (retry_failed and old.status != status.OK))
+        if not redo:
+            skipped += 1
+        elif state:
+            immediate.append(Status(assignment, student, state, notes, 0.0, None, digest, 0.0))
+        else:
+            todo.append((student, digest, notes))
+    return todo, immediate, skipped
+
+
+def grade(root: Path, assignment: str, *, workers: int = 0, students: list[str] | None = None,
+          force: bool = False, retry_failed: bool = False, cell_timeout: int | None = None,
+          memory_mb: int | None = None, cpu_seconds: int | None = None,
+          wall_seconds: int | None = None, sandbox_mode: str | None = None,
+          db_url: str | None = None, shard: tuple[int, int] | None = None,
+          progress: bool = True) -> list[Status]:
+    """Grade every submission of ``assignment`` that is not graded yet; return the statuses."""
+    for name, value in ((sandbox.ENV_MEMORY, memory_mb), (sandbox.ENV_CPU, cpu_seconds),
+                        (sandbox.ENV_WALL, wall_seconds), (sandbox.ENV_MODE, sandbox_mode)):
+        if value is not None:
+            os.environ[name] = str(value)
+    os.environ.update(THREAD_ENV)
+    course = load_course(Path(root), db_url)
+    if not safe_id(assignment):
+        raise SystemExit(f"invalid assignment id {assignment!r}")
+    ensure_in_gradebook(course, assignment)
+    enable_wal(course.db_url)
+    todo, immediate, skipped = plan(course, assignment, students, force, retry_failed, shard)
+    for record in immediate:
+        _zero_grades(course.db_url, assignment, record.student_id)
+        status.write(course.db_url, record)
+    status.dispose()
+    if skipped:
+        print(f"[autograder] {skipped} submission(s) already graded: skipped "
+              "(--force to regrade)", file=sys.stderr)
+    if os.environ.get(sandbox.ENV_MODE) != "off" and sandbox.bwrap_path() is None:
+        print("[autograder] WARNING: no working bubblewrap: student code runs UNSANDBOXED",
+              file=sys.stderr)
+    workers = max(1, min(workers or os.cpu_count() or 1, len(todo) or 1))
+    results = list(immediate)
+    if todo:
+        results += _run_pool(course, assignment, todo, workers, cell_timeout, progress)
+    return results
+
+
+def _run_pool(course: Course, assignment: str, todo: list, workers: int,
+              cell_timeout: int | None, progress: bool) -> list[Status]:
+    from tqdm import tqdm
+
+    results: list[Status] = []
+    context = multiprocessing.get_context("spawn")
+    executor = ProcessPoolExecutor(max_workers=workers, mp_context=context,
+                                   initializer=init_worker,
+                                   initargs=(str(course.root), course.db_url, cell_timeout))
+    bar = tqdm(total=len(todo), unit="sub", desc=f"grading {assignment} ({workers} workers)",
+               disable=not progress, file=sys.stderr)
+    try:
+        pending = {executor.submit(grade_one, assignment, student, digest, notes): student
+                   for student, digest, notes in todo}
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                student = pending.pop(future)
+                try:
+                    record = future.result()
+                except Exception as error:  # noqa: BLE001  (a crashed worker: flag, go on)
+                    record = Status(assignment, student, "error", f"grader crashed: {error}")
+                    status.write(course.db_url, record)
+                results.append(record)
+                bar.update(1)
+                if record.status != status.OK:
+                    bar.write(f"  {student}: {record.status} ({record.reason})")
+    except KeyboardInterrupt:
+        bar.close()
+        executor.shutdown(wait=False, cancel_futures=True)
+        print("\n[autograder] interrupted: finished grades are saved; rerun to grade the rest",
+              file=sys.stderr)
+        raise
+    bar.close()
+    executor.shutdown(wait=True)
+    return results

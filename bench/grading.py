@@ -1,0 +1,74 @@
+"""Benchmark: grade N synthetic submissions of a small torch assignment.
+
+Compares, in the same run and on the same course copy, stock serial ``nbgrader autograde``
+(one call for the class, the course config, notebook kernel) with ``python -m autograder grade``
+at 1, 2 and all cores (sandbox kernel). Prints submissions per minute and the ratio to stock.
+Not a test: figures depend on the machine and its load (quoted in docs/grading.md).
+
+    .venv/bin/python bench/grading.py [N]          (default N = 24)
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))
+
+from fixtures_grading import TORCH_CORRECT, answer, make_course, put, release  # noqa: E402
+
+
+def _fresh_class(base: Path, n: int) -> Path:
+    root = make_course(base, assignments=("torch_demo",))
+    notebook = answer(release(root, "torch_demo"), {"smooth": TORCH_CORRECT})
+    for i in range(n):
+        put(root, f"student{i:03d}", notebook, name="torch_demo", assignment="torch_demo")
+    return root
+
+
+def _timed(cmd: list[str], root: Path, env: dict) -> float:
+    started = time.perf_counter()
+    result = subprocess.run(cmd, cwd=root, capture_output=True, text=True, env=env)
+    if result.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{result.stdout[-2000:]}{result.stderr[-4000:]}")
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 24
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    cores = os.cpu_count() or 1
+    runs = [("stock nbgrader autograde (serial)", None)]
+    runs += [(f"autograder grade -j {j}", j) for j in sorted({1, 2, cores})]
+    results = {}
+    with tempfile.TemporaryDirectory(prefix="bench-grading-") as scratch:
+        for label, jobs in runs:
+            base = Path(scratch) / label.replace(" ", "_").replace("(", "").replace(")", "")
+            base.mkdir()
+            root = _fresh_class(base, n)
+            if jobs is None:
+                stock_env = {**env, "CNN_SANDBOX_MODE": "off"}  # stock: notebook's own kernel
+                cmd = [sys.executable, "-m", "nbgrader", "autograde", "torch_demo"]
+                seconds = _timed(cmd, root, stock_env)
+            else:
+                cmd = [sys.executable, "-m", "autograder", "grade", "torch_demo", "-j", str(jobs),
+                       "--no-progress"]
+                seconds = _timed(cmd, root, env)
+            results[label] = seconds
+            print(f"{label:40s} {n} submissions in {seconds:6.1f} s = "
+                  f"{60 * n / seconds:5.1f} submissions/min", flush=True)
+            shutil.rmtree(base, ignore_errors=True)
+    stock = results[runs[0][0]]
+    print("\nspeed-up against stock nbgrader (same run):")
+    for label, seconds in results.items():
+        print(f"  {label:40s} x{stock / seconds:4.2f}")
+
+
+if __name__ == "__main__":
+    main()

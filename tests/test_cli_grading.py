@@ -1,0 +1,123 @@
+"""The instructor CLI end to end: collect, grade (parallel, resumable after kill -9), export,
+and the students' ``check``."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import time
+import zipfile
+
+import nbformat
+import pytest
+from fixtures_grading import (
+    CLI,
+    NP_CORRECT,
+    NP_WRONG,
+    answer,
+    make_course,
+    put,
+    release,
+    run_cli,
+    statuses,
+)
+
+pytestmark = pytest.mark.slow
+
+
+def test_collect_folder_and_lms_zip(tmp_path):
+    root = make_course(tmp_path)
+    nb = release(root)
+    layout = tmp_path / "hub"
+    for student in ("ann", "bob"):
+        (layout / student / "np_demo").mkdir(parents=True)
+        nbformat.write(nb, layout / student / "np_demo" / "np_demo.ipynb")
+    (layout / "stray.txt").write_text("?")
+    out = run_cli(root, "collect", "np_demo", str(layout)).stdout
+    assert "collected ann" in out and "UNMATCHED (no student found): stray.txt" in out
+    download = tmp_path / "canvas.zip"
+    with zipfile.ZipFile(download, "w") as archive:
+        archive.writestr("cat_2026-03-01-23-59-07_np_demo.ipynb", nbformat.writes(nb))
+        archive.writestr("cat_2026-03-02-08-00-00_np_demo.ipynb", nbformat.writes(nb))
+        archive.writestr("README.txt", "no student here")
+        archive.writestr("../evil_2026-03-01-23-59-07_np_demo.ipynb", "x")
+    out = run_cli(root, "collect", "np_demo", str(download)).stdout
+    stamp = (root / "autograder/submitted/cat/np_demo/timestamp.txt").read_text()
+    assert stamp == "2026-03-02 08:00:00", "the latest upload wins, timestamp parsed"
+    assert "UNMATCHED (no student found): README.txt" in out
+    assert not (tmp_path / "evil_2026-03-01-23-59-07_np_demo.ipynb").exists()
+
+
+def _count_grades(root) -> dict:
+    with sqlite3.connect(root / "autograder/gradebook.db") as db:
+        rows = db.execute(
+            "SELECT student.id, grade_cell.name, COUNT(*) FROM grade "
+            "JOIN submitted_notebook ON grade.notebook_id = submitted_notebook.id "
+            "JOIN submitted_assignment ON submitted_notebook.assignment_id = submitted_assignment.id "
+            "JOIN student ON submitted_assignment.student_id = student.id "
+            "JOIN grade_cell ON grade.cell_id = grade_cell.id "
+            "GROUP BY student.id, grade_cell.name").fetchall()
+    return {(s, c): n for s, c, n in rows}
+
+
+def test_kill_9_then_rerun_loses_and_doubles_nothing(tmp_path):
+    root = make_course(tmp_path)
+    nb = release(root)
+    students = [f"s{i:02d}" for i in range(8)]
+    for i, student in enumerate(students):
+        put(root, student, answer(nb, NP_CORRECT if i % 2 else NP_WRONG))
+    process = subprocess.Popen([*CLI, "grade", "np_demo", "-j", "2", "--no-progress"], cwd=root,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    db = root / "autograder/gradebook.db"
+    deadline = time.time() + 240
+    while time.time() < deadline:
+        time.sleep(0.5)
+        try:
+            with sqlite3.connect(db, timeout=30) as conn:
+                done = conn.execute("SELECT COUNT(*) FROM autograder_status").fetchone()[0]
+        except sqlite3.OperationalError:
+            done = 0
+        if done >= 2:
+            break
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    assert 2 <= done < len(students), "the kill did not land mid-class"
+    out = run_cli(root, "grade", "np_demo", "--no-progress").stdout
+    assert f"graded {len(students) - done}" in out or "graded" in out
+    rows = statuses(root)
+    assert {s: (rows[s]["status"], float(rows[s]["total"])) for s in students} == {
+        s: ("ok", 4.0 if i % 2 else 0.0) for i, s in enumerate(students)}
+    counts = _count_grades(root)
+    assert set(counts.values()) == {1} and len(counts) == 4 * len(students)
+
+
+def test_export_summary_and_flags(tmp_path):
+    root = make_course(tmp_path)
+    nb = release(root)
+    put(root, "good", answer(nb, NP_CORRECT))
+    put(root, "half", answer(nb, {"mean_abs": NP_CORRECT["mean_abs"], "clip01": NP_WRONG["clip01"]}))
+    put(root, "broken", "not json")
+    run_cli(root, "grade", "np_demo", "--no-progress")
+    out = run_cli(root, "export", "np_demo").stdout
+    assert "FLAG broken: invalid-notebook" in out
+    report = root / "autograder/reports/np_demo"
+    summary = (report / "summary.csv").read_text()
+    assert "test_clip01,1.0,0.5,0.5,0.5,2" in summary
+    assert (report / "summary.png").stat().st_size > 1000
+
+
+def test_check_full_and_visible_only(tmp_path):
+    root = make_course(tmp_path)
+    mine = tmp_path / "work" / "np_demo" / "np_demo.ipynb"
+    mine.parent.mkdir(parents=True)
+    nbformat.write(answer(release(root), {"mean_abs": NP_WRONG["mean_abs"],
+                                           "clip01": NP_CORRECT["clip01"]}), mine)
+    full = run_cli(root, "check", str(mine)).stdout
+    assert "full: visible and hidden tests" in full
+    assert "FAIL  test_mean_abs_hidden (hidden): 0/2" in full and "PASS  test_clip01: 1/1" in full
+    assert "8675309" not in full
+    visible = run_cli(tmp_path, "check", str(mine), "--repo", str(tmp_path)).stdout
+    assert "visible tests only" in visible and "test_mean_abs_hidden" not in visible
+    assert "PASS  test_clip01: 1/1" in visible and "FAIL  test_mean_abs: 0/1" in visible
