@@ -9,7 +9,7 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 PYTEST_ARGS ?=
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: lab test setup lint strip release bench gpu-check clean
+.PHONY: lab test setup lint strip release bench gpu-check clean test-browser screenshots
 
 setup: $(STAMP)
 
@@ -49,6 +49,20 @@ bench: $(STAMP)
 
 gpu-check: $(STAMP)
 	$(BIN)/python bench/gpu_check.py
+
+# Every lecture, the Validate button and the formgrader in JupyterLab + Debian's Chromium
+# (apt-get install chromium; never `playwright install`). Screenshots: test-artifacts/.
+test-browser: $(STAMP)
+	$(BIN)/python -m pytest -m browser tests/browser $(PYTEST_ARGS)
+
+# Copy the most telling widget screenshots of the last browser run into docs/img/ (README).
+README_SHOTS := 01_why_convolutions__w0 05_conv2d_images__w0 06_conv2d_step_through__w0 \
+                10_lenet5__w0 formgrader_gradebook validate_blank_a1_conv1d
+screenshots:
+	mkdir -p docs/img
+	for shot in $(README_SHOTS); do \
+	  if [ -f test-artifacts/screenshots/$$shot.png ]; then cp test-artifacts/screenshots/$$shot.png docs/img/; \
+	  else echo "missing $$shot.png: run make test-browser first"; fi; done
 
 clean:
 	rm -rf $(VENV) autograder/submitted autograder/autograded autograder/feedback autograder/gradebook.db

@@ -91,9 +91,9 @@ def check_training(log) -> list[str]:
         f"(target >= 91%): {'meets target' if best_10s >= 0.91 else 'MISSES target'}")
     buffer = io.StringIO()
     with redirect_stdout(buffer):
-        mnist1d = train_mnist1d.main(["--device", "cuda", "--models", "course"])
+        mnist1d = train_mnist1d.main(["--device", "cuda", "--models", "lecture02"])
     log(buffer.getvalue().rstrip())
-    if not mnist1d["course"]["device"].startswith("cuda"):
+    if not mnist1d["lecture02"]["device"].startswith("cuda"):
         failures.append(f"train_mnist1d ran on {mnist1d['course']['device']}")
     return failures
 

@@ -1,14 +1,16 @@
 """The MNIST-1D CNN: test accuracy and training time (target >= 95% in <= 30 s on the CPU).
 
-Two models, side by side on the same data (``utils.load_mnist1d()``, 4000 train / 1000 test):
+Three models, side by side on the same data (``utils.load_mnist1d()``, 4000 train / 1000 test):
 
 - ``paper``: the CNN of the MNIST-1D paper (Greydanus 2020; three Conv1d 25 filters, stride 2,
-  ReLU, a linear layer; Adam 1e-2, batch 100) — it reports 94%.
-- ``course``: the course's CNN (lecture 02): wider (32-64 filters), batch norm, max-pooling,
-  global average pooling, Adam with a one-cycle learning rate and random circular shifts of
-  the training signals. A compact stand-in for the lecture's recipe.
+  ReLU, a linear layer; Adam 1e-2, batch 100, 6000 steps) - it reports 94%.
+- ``lecture02``: lecture 02's CNN (three Conv1d with 32 filters, two max-pools) with the
+  lecture's ``utils.training.fit`` settings (15 epochs, AdamW one-cycle 1e-2, batch 128),
+  re-stated here so the benchmark does not depend on the notebook's cell layout.
+- ``bn_wide``: a wider variant with batch norm, global average pooling and random shifts of
+  the training signals, to show what it takes to pass 95%.
 
-    python bench/train_mnist1d.py [--threads 2] [--device cpu] [--json out.json]
+    python bench/train_mnist1d.py [--threads 2] [--device cpu] [--models ...] [--json out.json]
 """
 
 from __future__ import annotations
@@ -37,7 +39,21 @@ def paper_cnn():
     )
 
 
-def course_cnn():
+def lecture_cnn(channels: int = 32):
+    """Lecture 02's CNN: three Conv1d (k 5, 3, 3; ``channels`` filters), ReLU, two max-pools."""
+    from torch import nn
+
+    return nn.Sequential(
+        nn.Unflatten(1, (1, 40)),
+        nn.Conv1d(1, channels, 5, padding=2), nn.ReLU(), nn.MaxPool1d(2),
+        nn.Conv1d(channels, channels, 3, padding=1), nn.ReLU(), nn.MaxPool1d(2),
+        nn.Conv1d(channels, channels, 3, padding=1), nn.ReLU(),
+        nn.Flatten(), nn.Linear(channels * 10, 10),
+    )
+
+
+def bn_cnn():
+    """A wider variant with batch norm and global average pooling (not in the lectures)."""
     from torch import nn
 
     def block(c_in: int, c_out: int) -> list:
@@ -52,9 +68,10 @@ def course_cnn():
 
 
 RECIPES = {
-    # name: (model factory, epochs, batch size, learning rate, one-cycle, shift augmentation)
-    "paper": (paper_cnn, 150, 100, 1e-2, False, 0),
-    "course": (course_cnn, 60, 100, 1e-2, True, 3),
+    # name: (model factory, epochs, batch size, peak learning rate, one-cycle, shift augmentation)
+    "paper": (paper_cnn, 150, 100, 1e-2, False, 0),  # 6000 steps of Adam 1e-2 as in the paper
+    "lecture02": (lecture_cnn, 15, 128, 1e-2, True, 0),  # lecture 02's fit(...) settings
+    "bn_wide": (bn_cnn, 40, 128, 1e-2, True, 3),
 }
 
 
@@ -70,10 +87,13 @@ def train(name: str, device_name: str, seed: int = 0) -> dict:
                             for k in ("x", "y", "x_test", "y_test"))
     utils.seed_everything(seed)
     model = factory().to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     steps = epochs * ((len(x) + batch - 1) // batch)
-    schedule = (torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=steps)
-                if one_cycle else None)
+    if one_cycle:  # as utils.training.fit: AdamW, one-cycle with 25% warm-up
+        optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
+        schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=steps,
+                                                       pct_start=0.25)
+    else:
+        optimizer, schedule = torch.optim.Adam(model.parameters(), lr=lr), None
     loss_fn = torch.nn.CrossEntropyLoss()
     generator = torch.Generator().manual_seed(seed)
 
@@ -115,7 +135,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--models", default="paper,course")
+    parser.add_argument("--models", default="paper,lecture02,bn_wide")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     set_threads(args.threads)
@@ -129,12 +149,13 @@ def main(argv: list[str] | None = None) -> dict:
         print(f"{name:7s} {r['parameters']:6d} params  final test accuracy {r['final_acc']:.2%} "
               f"(best {r['best_acc']:.2%}) in {r['seconds']:.1f} s on {r['device']}, "
               f"{r['threads']} thread(s)")
-    if "course" in result:
-        r = result["course"]
-        ok = r["final_acc"] >= TARGET_ACC and r["seconds"] <= TARGET_S
-        print(f"target >= {TARGET_ACC:.0%} in <= {TARGET_S:g} s: "
-              f"{'meets target' if ok else 'MISSES target'} "
-              f"({verdict(r['seconds'], TARGET_S)} on time)")
+    for name in ("lecture02", "bn_wide"):
+        if name in result:
+            r = result[name]
+            ok = r["final_acc"] >= TARGET_ACC and r["seconds"] <= TARGET_S
+            print(f"{name}: target >= {TARGET_ACC:.0%} in <= {TARGET_S:g} s: "
+                  f"{'meets target' if ok else 'MISSES target'} "
+                  f"({verdict(r['seconds'], TARGET_S)} on time)")
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))
     return result

@@ -73,7 +73,10 @@ def strip_solution_markers(source: str) -> str:
 
 
 def hidden_test_lines(source_nb) -> set[str]:
-    """Stripped lines that occur only inside hidden-test blocks of the source notebook."""
+    """Stripped lines that occur only inside hidden-test blocks of the source notebook.
+
+    A leak is such a line appearing as a whole line of the release or of a feedback page's text.
+    """
     hidden, elsewhere = set(), set()
     for cell in source_nb.cells:
         inside = False
@@ -277,7 +280,8 @@ def test_release_and_feedback_hide_solutions_and_hidden_tests(graded: GradedClas
     leaks = []
     for name, text in documents.items():
         leaks += [f"{name}: {marker}" for marker in SECRET_MARKERS if marker in text]
-        leaks += [f"{name}: hidden line {line!r}" for line in graded.hidden_lines if line in text]
+        lines = {line.strip() for line in text.splitlines()}
+        leaks += [f"{name}: hidden line {line!r}" for line in sorted(graded.hidden_lines & lines)]
     assert not leaks, f"{graded.assignment}:\n" + "\n".join(leaks[:20])
 
 

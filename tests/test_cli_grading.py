@@ -53,12 +53,10 @@ def test_collect_folder_and_lms_zip(tmp_path):
 def _count_grades(root) -> dict:
     with sqlite3.connect(root / "autograder/gradebook.db") as db:
         rows = db.execute(
-            "SELECT student.id, grade_cell.name, COUNT(*) FROM grade "
-            "JOIN submitted_notebook ON grade.notebook_id = submitted_notebook.id "
-            "JOIN submitted_assignment ON submitted_notebook.assignment_id = submitted_assignment.id "
-            "JOIN student ON submitted_assignment.student_id = student.id "
-            "JOIN grade_cell ON grade.cell_id = grade_cell.id "
-            "GROUP BY student.id, grade_cell.name").fetchall()
+            "SELECT sa.student_id, g.cell_id, COUNT(*) FROM grade g "
+            "JOIN submitted_notebook sn ON g.notebook_id = sn.id "
+            "JOIN submitted_assignment sa ON sn.assignment_id = sa.id "
+            "GROUP BY sa.student_id, g.cell_id").fetchall()
     return {(s, c): n for s, c, n in rows}
 
 

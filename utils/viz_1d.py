@@ -264,12 +264,14 @@ class ConnectionMatrixExplorer(Visualizer):
         max_rows, max_cols = self.matrix_image.get_array().shape
         if not g.valid:
             self.message.value = f"<span style='color:#b00'>&#9888; {g.message}</span>"
-            self.invalid_text.set_text("this configuration does not fit:\nno output")
+            self.invalid_text.set_text("this configuration does not fit:\nno output (see the message above)")
             self.matrix_image.set_data(np.zeros((max_rows, max_cols)))
             self.strip_image.set_data(np.zeros((1, max_cols)))
             self.row_box.set_visible(False)
             self.strip_title.set_text(f"padded input: {length} samples + {pad} zeros each side")
             self._set_axes(cols, 1)
+            self.ax_matrix.set_yticks([])
+            self._axes_key = None  # restore the row labels when a fitting configuration returns
             self.view.render()
             return
         self.invalid_text.set_text("")
