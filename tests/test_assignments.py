@@ -150,8 +150,6 @@ def build_class(root: Path, module: ModuleType) -> tuple[dict, dict]:
     submit(root, assignment, "solution", answered({}), notebook)
     submit(root, assignment, "blank", release, notebook)
     for mistake in module.MISTAKES:
-        if mistake.extra:
-            raise NotImplementedError(f"{mistake.name}: Mistake.extra is not used by this harness")
         submit(root, assignment, mistake.name, answered(mistake.cells), notebook)
     return solutions, tests
 

@@ -16,7 +16,7 @@ def test_same_seed_same_data_other_seed_other_data():
     assert not np.array_equal(a[0], c[0])
     d1, boxes1 = synthetic.make_detection_data(4, seed=3)
     d2, boxes2 = synthetic.make_detection_data(4, seed=3)
-    assert np.array_equal(d1, d2) and all(np.array_equal(p, q) for p, q in zip(boxes1, boxes2))
+    assert np.array_equal(d1, d2) and all(np.array_equal(p, q) for p, q in zip(boxes1, boxes2, strict=True))
 
 
 @pytest.mark.parametrize("kind, area", [(1, 100.0), (2, np.pi * 25), (3, 50.0)])
@@ -39,14 +39,14 @@ def test_segmentation_masks_mark_the_brighter_shapes():
     images, masks = synthetic.make_segmentation_data(20, noise=0.0, seed=1)
     assert images.shape == (20, 1, 32, 32) and masks.shape == (20, 32, 32)
     assert set(np.unique(masks)) <= {0, 1, 2, 3} and len(np.unique(masks)) == 4
-    for image, mask in zip(images[:, 0], masks):
+    for image, mask in zip(images[:, 0], masks, strict=True):
         assert (mask > 0).any()
         assert image[mask > 0].min() > image[mask == 0].max()  # shapes add 0.5-0.9 of brightness
 
 
 def test_detection_boxes_match_the_drawn_shapes():
     images, boxes = synthetic.make_detection_data(10, size=48, noise=0.0, seed=2)
-    for image, rows in zip(images[:, 0], boxes):
+    for image, rows in zip(images[:, 0], boxes, strict=True):
         assert 1 <= len(rows) <= 3 and rows.shape[1] == 5
         background = np.median(image)
         for kind, cx, cy, w, h in rows:
@@ -64,7 +64,7 @@ def test_encode_then_decode_recovers_the_boxes():
     recovered = sum(len(d) for d in decoded)
     total = sum(len(b) for b in boxes)
     assert recovered >= total - 2  # two centres in one cell is rare
-    for found, truth in zip(decoded, boxes):
+    for found, truth in zip(decoded, boxes, strict=True):
         for row in found:
             match = np.all(np.isclose(truth, row[:5], atol=1e-4), axis=1)
             assert match.any()

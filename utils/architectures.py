@@ -46,7 +46,7 @@ VGG16_LAYOUT = (64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "
 
 
 def vgg16_features() -> nn.Sequential:
-    """VGG-16's convolutional part: 13 conv 3x3 (padding 1) + ReLU, 5 max-pools; (N,3,224,224) -> (N,512,7,7)."""
+    """VGG-16's convolutions: 13 conv 3x3 (padding 1) + ReLU, 5 max-pools; (N,3,224,224) -> (N,512,7,7)."""
     layers: list[nn.Module] = []
     channels = 3
     for item in VGG16_LAYOUT:

@@ -183,7 +183,9 @@ def match_detections(predicted: list[np.ndarray], truth: list[np.ndarray],
 
 
 def segmentation_iou(predicted: np.ndarray, truth: np.ndarray, num_classes: int = 4) -> np.ndarray:
-    """Per-class intersection over union of label maps ``predicted`` and ``truth`` (same shape); (num_classes,).
+    """Per-class intersection over union of label maps ``predicted`` and ``truth`` (same shape).
+
+    Returns (num_classes,) values in [0, 1].
 
     A class absent from both gets NaN.
     """

@@ -13,8 +13,6 @@ Widgets (each cell is one line)::
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import ipywidgets as widgets
@@ -24,6 +22,7 @@ import torch.nn.functional as F
 from matplotlib.colors import ListedColormap
 from matplotlib.patches import Rectangle
 
+from .device import single_thread
 from .widgets import FigureView, Visualizer
 
 MAX_LENGTH = 16
@@ -37,21 +36,6 @@ TAP_COLORS = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#b07aa1", "#76b7b2", 
 # --------------------------------------------------------------------------------------------
 # pure logic (torch is the oracle)
 # --------------------------------------------------------------------------------------------
-
-@contextmanager
-def one_thread() -> Iterator[None]:
-    """Run tiny torch ops on one thread, then restore the previous thread count.
-
-    On a busy 2-core machine a multi-threaded call on a handful of numbers waits for the
-    other thread far longer than it computes (measured: 22 ms instead of 0.2 ms).
-    """
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
-
 
 @dataclass
 class ConvGeometry:
@@ -97,7 +81,7 @@ def torch_output_length(length: int, kernel_size: int, stride: int = 1, padding:
     x = torch.zeros(1, 1, length)
     w = torch.zeros(1, 1, kernel_size)
     try:
-        with torch.no_grad(), one_thread():
+        with torch.no_grad(), single_thread():
             out = F.conv1d(x, w, stride=stride, padding=padding, dilation=dilation)
     except RuntimeError as err:
         return None, _explain_rejection(length, kernel_size, padding, dilation, str(err))
@@ -126,7 +110,7 @@ def connection_matrix(length: int, kernel_size: int, stride: int = 1, padding: i
     """
     basis = torch.eye(length).unsqueeze(1)                      # (length, 1, length)
     taps = torch.arange(1, kernel_size + 1, dtype=torch.float32).view(1, 1, kernel_size)
-    with torch.no_grad(), one_thread():
+    with torch.no_grad(), single_thread():
         columns = F.conv1d(basis, taps, stride=stride, padding=padding, dilation=dilation)
     return columns[:, 0, :].T.round().to(torch.int64).numpy()   # (output_length, length)
 
@@ -165,7 +149,7 @@ def correlation_and_convolution(signal, kernel) -> tuple[np.ndarray, np.ndarray]
     x = torch.as_tensor(np.asarray(signal, dtype=np.float32)).view(1, 1, -1)
     w = torch.as_tensor(np.asarray(kernel, dtype=np.float32)).view(1, 1, -1)
     pad = w.shape[-1] - 1
-    with torch.no_grad(), one_thread():
+    with torch.no_grad(), single_thread():
         corr = F.conv1d(x, w, padding=pad)[0, 0].numpy()
         conv = F.conv1d(x, w.flip(-1), padding=pad)[0, 0].numpy()
     return corr, conv
@@ -373,8 +357,8 @@ class FlipExplorer(Visualizer):
             self.bars[name] = ax.bar(self.positions, np.zeros(len(self.positions)), width=0.8,
                                      color="#4e79a7")
             ax.axhline(0, color="black", lw=0.6)
-        self.corr_title = self.ax_corr.set_title("", fontsize=10, loc="left")
-        self.conv_title = self.ax_conv.set_title("", fontsize=10, loc="left")
+        self.ax_corr.set_title("cross-correlation (nn.Conv1d)", fontsize=10, loc="left")
+        self.ax_conv.set_title("convolution (kernel flipped)", fontsize=10, loc="left")
         # few tick labels: text is most of the redraw time
         for ax in (self.ax_in, self.ax_corr, self.ax_conv):
             ax.set_xlim(-2.6, n + 1.6)  # room for the window at both ends
@@ -404,19 +388,14 @@ class FlipExplorer(Visualizer):
         for k, text in enumerate(self.window):
             text.set_position((left + k, 1.02))
             text.set_text(f"{corr_taps[k]}\n{conv_taps[k]}")
-        self.corr_title.set_text(
-            f"cross-correlation (nn.Conv1d): z_i = sum_k w_k x_(i+k)   output {i}: "
-            f"{corr[i]:+.2f}")
-        self.conv_title.set_text(
-            f"convolution (kernel flipped): z_i = sum_k w_k x_(i-k)   output {i}: "
-            f"{conv[i]:+.2f}")
         symmetric = bool(np.isclose(w[0], w[2]))
         same = bool(np.allclose(corr, conv))
         verdict = ("the kernel is symmetric (w1 = w3): flipping changes nothing, both rows agree"
                    if symmetric else
                    "the kernel is asymmetric: the rows differ; on the impulse, convolution "
                    "writes w1, w2, w3 in order and correlation writes them backwards")
-        self.message.value = (f"labels over the window: <b>correlation tap</b> (top), <b>convolution tap</b> "
-                              f"(bottom). "
-                              f"{verdict}. (outputs identical: {same})")
+        self.message.value = (
+            f"output {i}: correlation {corr[i]:+.2f}, convolution {conv[i]:+.2f}. "
+            f"Labels over the window: <b>correlation tap</b> (top), <b>convolution tap</b> "
+            f"(bottom). {verdict}. (outputs identical: {same})")
         self.view.render()

@@ -11,8 +11,6 @@ the kernel is not flipped.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import ipywidgets as widgets
@@ -23,6 +21,7 @@ import torch.nn.functional as F
 from matplotlib.patches import Rectangle
 
 from .data import load_sample_image
+from .device import single_thread
 from .widgets import FigureView, Visualizer
 
 CUSTOM = "custom"
@@ -56,21 +55,6 @@ STEP_EXAMPLES: dict[str, tuple[np.ndarray, np.ndarray]] = {
     "6x6 image, filter 1 (diagonal)": (SEED_6X6_IMAGE, SEED_DIAGONAL_FILTER),
     "6x6 image, filter 2 (vertical)": (SEED_6X6_IMAGE, SEED_VERTICAL_FILTER),
 }
-
-
-@contextmanager
-def single_thread() -> Iterator[None]:
-    """Run torch on one thread inside the block, then restore the previous setting.
-
-    The visualizers' tensors are tiny: with two threads, a busy machine made one 5x5
-    ``F.conv2d`` take about 24 ms instead of a few microseconds (thread hand-off).
-    """
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 def _as_4d(array: np.ndarray) -> torch.Tensor:

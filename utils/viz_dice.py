@@ -16,7 +16,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .viz_1d import one_thread
+from .device import single_thread
 from .widgets import FigureView, Visualizer
 
 MAX_FACES = 12
@@ -42,7 +42,7 @@ def dice_sum_pmf(faces_a: int, faces_b: int) -> np.ndarray:
     """
     a = torch.as_tensor(die_pmf(faces_a)).view(1, 1, -1)
     b = torch.as_tensor(die_pmf(faces_b)).view(1, 1, -1)
-    with torch.no_grad(), one_thread():
+    with torch.no_grad(), single_thread():
         return F.conv1d(a, b.flip(-1), padding=b.shape[-1] - 1)[0, 0].numpy()
 
 

@@ -16,7 +16,8 @@ import torch
 import torch.nn.functional as F
 
 from .data import load_sample_image
-from .viz_2d import PRESET_KERNELS, single_thread
+from .device import single_thread
+from .viz_2d import PRESET_KERNELS
 from .widgets import FigureView, Visualizer
 
 CUSTOM = "custom"

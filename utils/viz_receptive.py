@@ -25,7 +25,7 @@ from matplotlib.patches import Rectangle
 from torch import nn
 
 from .data import load_sample_image
-from .viz_2d import single_thread
+from .device import single_thread
 from .widgets import FigureView, Visualizer
 
 _TOKEN = re.compile(r"^(conv|pool)(\d+)(?:s(\d+))?(?:d(\d+))?$")

@@ -108,7 +108,10 @@ class LabServer:
         command = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1",
                    f"--port={self.port}", f"--IdentityProvider.token={self.token}",
                    f"--ServerApp.root_dir={self.root}", "--ServerApp.port_retries=0",
-                   "--LabApp.news_url=None"]
+                   "--LabApp.news_url=None",
+                   # a kernel start can take minutes on a 2-core machine that is busy
+                   # (default 60 s, after which JupyterLab asks which kernel to start)
+                   "--MappingKernelManager.kernel_info_timeout=300"]
         if hasattr(os, "geteuid") and os.geteuid() == 0:
             command.append("--allow-root")
         log = open(self.log_path, "w")  # noqa: SIM115 - closed with the process
@@ -183,16 +186,24 @@ def workspace_name(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower() or "ws"
 
 
-def open_notebook(page, server: LabServer, rel_path: str, timeout_ms: int = 90_000) -> None:
+def open_notebook(page, server: LabServer, rel_path: str, timeout_s: float = 120,
+                  kernel_display_name: str = "Python (cnn-course)") -> None:
     """Open ``rel_path`` (relative to the server root) in its own JupyterLab workspace and
-    wait for its kernel to be idle."""
+    wait for its kernel to be idle. If JupyterLab asks which kernel to start (it does when a
+    kernel start is slow or fails on a busy machine), the course's kernel is chosen."""
     workspace = workspace_name(rel_path)
     page.goto(server.url(f"/lab/workspaces/{workspace}/tree/{rel_path}?reset"),
               wait_until="domcontentloaded")
-    page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=timeout_ms)
-    page.wait_for_selector(
-        '.jp-NotebookPanel .jp-Notebook-ExecutionIndicator[data-status="idle"]',
-        timeout=timeout_ms)
+    page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=timeout_s * 1000)
+    idle = '.jp-NotebookPanel .jp-Notebook-ExecutionIndicator[data-status="idle"]'
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if page.locator(idle).count():
+            return
+        if page.locator(".jp-Dialog").count():
+            dismiss_dialogs(page, kernel_display_name)
+        page.wait_for_timeout(250)
+    raise AssertionError(f"{rel_path}: the kernel was not idle after {timeout_s} s")
 
 
 def run_menu_command(page, menu: str, command: str) -> None:
@@ -201,15 +212,20 @@ def run_menu_command(page, menu: str, command: str) -> None:
     page.locator(f'.lm-Menu-item[data-command="{command}"]').first.click()
 
 
-def dismiss_dialogs(page) -> list[str]:
-    """Accept any JupyterLab dialog on the page (e.g. a kernel chooser that pops up while the
-    server is busy); returns their texts, which the caller may report."""
+def dismiss_dialogs(page, kernel_display_name: str = "Python (cnn-course)") -> list[str]:
+    """Answer JupyterLab dialogs: "Select Kernel" gets the course's kernel (never another
+    kernelspec that happens to be preselected); any other dialog is accepted. Returns their
+    texts (printed, so a test log shows them)."""
     texts = []
     for _ in range(3):
         dialog = page.locator(".jp-Dialog")
         if not dialog.count():
             break
-        texts.append(dialog.first.inner_text()[:500])
+        text = dialog.first.inner_text()
+        texts.append(text[:300])
+        choice = dialog.first.locator("select")
+        if "Select Kernel" in text and choice.count():
+            choice.first.select_option(label=kernel_display_name)
         accept = dialog.first.locator(".jp-Dialog-button.jp-mod-accept")
         if accept.count():
             accept.first.click()
@@ -217,7 +233,7 @@ def dismiss_dialogs(page) -> list[str]:
             page.keyboard.press("Escape")
         page.wait_for_timeout(300)
     if texts:
-        print(f"dismissed dialog(s): {texts}")
+        print(f"answered dialog(s): {texts}")
     return texts
 
 

@@ -83,6 +83,10 @@ def test_lecture_runs_and_widgets_respond(lecture, lecture_runner, lab_server, c
     try:
         save_notebook(page)
         notebook = nbformat.read(course_root / run.rel_path, as_version=4)
+        kernels = {s["kernel"]["name"] for s in lab_server.api("GET", "/api/sessions")
+                   if s.get("path") == run.rel_path}
+        wanted_kernel = notebook.metadata.get("kernelspec", {}).get("name")
+        assert kernels == {wanted_kernel}, f"{lecture} ran in {kernels}, not {wanted_kernel}"
         entry["kernel_seconds"] = kernel_seconds(notebook)
         problems = error_outputs(notebook)
         assert not problems, f"{lecture}:\n" + "\n\n".join(problems)

@@ -12,7 +12,7 @@ A submission is built from the release: every solution cell gets the instructor'
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
@@ -32,4 +32,3 @@ class Mistake:
     cells: dict[str, str]
     loses: tuple[str, ...]
     feedback: str = ""
-    extra: dict[str, str] = field(default_factory=dict)

@@ -1,0 +1,102 @@
+"""Assignments 4 and 5: the graded budgets clear their thresholds by a margin, on every device.
+
+The accuracy items run the instructor's solution exactly as the graded test cells do (their
+source is executed from the solution notebook). A 5-point margin over the threshold is what keeps
+the grade the same on a CPU and a GPU, whose float results differ: each check runs on the CPU
+and, where torch sees one, on CUDA (``CNN_COURSE_DEVICE`` picks the device of a4's graded cell).
+a5 grades on the CPU whatever the machine (the pretrained model is loaded there and never moved).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+import pytest
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+A4 = REPO / "solutions" / "a4_lenet5" / "lenet5.ipynb"
+A5 = REPO / "solutions" / "a5_transfer" / "transfer.ipynb"
+MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
+DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(
+    not torch.cuda.is_available(), reason="no CUDA GPU on this machine"))]
+
+
+def cells(path: Path) -> dict[str, str]:
+    """grade_id -> source (solution markers removed) of every nbgrader cell of a notebook."""
+    notebook = nbformat.read(path, as_version=4)
+    return {cell.metadata["nbgrader"]["grade_id"]:
+            "\n".join(line for line in cell.source.splitlines() if line.strip() not in MARKERS)
+            for cell in notebook.cells if "nbgrader" in cell.metadata}
+
+
+def run_cells(path: Path, grade_ids: list[str]) -> dict:
+    """Execute the given cells of a notebook, in order, in one fresh namespace; return it."""
+    sources = cells(path)
+    namespace: dict = {"__name__": "__notebook__"}
+    for grade_id in grade_ids:
+        exec(compile(sources[grade_id], f"{path.name}:{grade_id}", "exec"), namespace)
+    return namespace
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("device", DEVICES)
+def test_a4_graded_budget_clears_the_threshold_by_a_margin(device, monkeypatch):
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    monkeypatch.setenv("CNN_COURSE_DEVICE", device)
+    namespace = run_cells(A4, ["setup", "LeNet5", "train_lenet5", "test_accuracy"])
+    assert namespace["_device"].type == device
+    assert namespace["_accuracy"] >= 0.80, (
+        f"{device}: the solution reached {namespace['_accuracy']:.1%} on the graded budget; the "
+        "threshold is 75% and the margin must stay >= 5 points for the grade to be device-proof")
+
+
+def test_a4_training_loop_is_reproducible_on_the_cpu():
+    sources = cells(A4)
+    namespace = {}
+    exec("import math\nimport torch\nimport torch.nn.functional as F\nfrom torch import nn", namespace)
+    exec(sources["LeNet5"], namespace)
+    exec(sources["train_lenet5"], namespace)
+    generator = torch.Generator().manual_seed(0)
+    x, y = torch.randn(300, 1, 28, 28, generator=generator), torch.randint(0, 10, (300,), generator=generator)
+    runs = []
+    for _ in range(2):
+        torch.manual_seed(0)
+        model = namespace["LeNet5"]()
+        runs.append(namespace["train_lenet5"](model, x, y, epochs=2, batch_size=64, lr=3e-3, seed=0))
+    assert runs[0] == runs[1], "same seeds, same data: the losses must be identical"
+    assert len(runs[0]) == 2 * 5
+
+
+@pytest.mark.slow
+def test_a5_transfer_beats_scratch_by_a_margin(monkeypatch):
+    """The visible and the hidden transfer items, run on the solution: a lead of >= 5 points."""
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    monkeypatch.chdir(A5.parent)
+    namespace = run_cells(A5, ["setup", "model", "data", "freeze_backbone", "replace_head",
+                               "head_optimizer", "test_transfer", "test_transfer_hidden"])
+    visible = namespace["_transfer_accuracy"] - namespace["_scratch_accuracy"]
+    hidden = namespace["_transfer"] - namespace["_baseline"]
+    assert visible >= 0.05 and hidden >= 0.05, (
+        f"transfer leads scratch by {visible:.1%} (visible) and {hidden:.1%} (hidden); the items "
+        "need 3 points and the margin must stay >= 2 more")
+
+
+def test_a5_pretrained_weights_are_small_and_load_safely():
+    path = A5.parent / "pretrained_smallcnn.pt"
+    assert path.stat().st_size < 300_000
+    namespace = {}
+    exec("from pathlib import Path\nimport torch\nfrom torch import nn\nimport utils\n"
+         "import utils.training", namespace)
+    exec(cells(A5)["model"].replace('Path("pretrained_smallcnn.pt")', f"Path({str(path)!r})"),
+         namespace)
+    model = namespace["load_pretrained"]()  # torch.load(..., weights_only=True)
+    assert sum(p.numel() for p in model.parameters()) == 24_709
+    assert sum(p.numel() for p in model.backbone.parameters()) == 5_888
+    from utils import fashion_mnist_tensors
+    from utils.training import accuracy
+
+    x, y = fashion_mnist_tensors("test")
+    source = y < 5
+    assert accuracy(model, x[source], y[source]) > 0.88, "the notebook quotes 89.7% on classes 0-4"

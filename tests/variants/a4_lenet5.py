@@ -1,0 +1,111 @@
+"""Common mistakes in assignment 4 (LeNet-5 and its training loop), graded by the real nbgrader.
+
+Each mistake is the instructor's solution of one cell with a small edit, so the wrong answer
+differs from the right one exactly where students slip. Outcomes of the accuracy item were
+measured on the graded budget (one epoch, seed 0; the solution reaches 86.1%, the threshold is
+75%): a ReLU after fc3 reaches 53%, softmax outputs 79%, no ``zero_grad`` 10%.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+
+from variants import Mistake
+
+ASSIGNMENT = "a4_lenet5"
+NOTEBOOK = "lenet5"
+SOURCE = Path(__file__).resolve().parents[2] / "solutions" / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
+MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
+
+
+def _solution(grade_id: str) -> str:
+    """The instructor's source of solution cell ``grade_id``, without the solution markers."""
+    for cell in nbformat.read(SOURCE, as_version=4).cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id:
+            return "\n".join(line for line in cell.source.splitlines()
+                             if line.strip() not in MARKERS)
+    raise KeyError(f"{SOURCE.name} has no cell {grade_id!r}")
+
+
+def _edit(grade_id: str, *replacements: tuple[str, str]) -> dict[str, str]:
+    """{grade_id: the solution with each (old, new) applied}; each ``old`` must occur exactly once."""
+    source = _solution(grade_id)
+    for old, new in replacements:
+        assert source.count(old) == 1, f"{ASSIGNMENT}/{grade_id}: {old!r} is not in the solution once"
+        source = source.replace(old, new)
+    return {grade_id: source}
+
+
+USES_FIT = '''from utils.training import fit
+
+
+def train_lenet5(model, x, y, epochs=1, batch_size=100, lr=3e-3, seed=0):
+    """Delegates to the lectures' helper (forbidden) and returns its per-epoch losses."""
+    history = fit(model, (x, y), epochs=epochs, lr=lr, batch_size=batch_size, seed=seed,
+                  schedule="constant", device=next(model.parameters()).device, progress=False)
+    return history["train_loss"]
+'''
+
+MISTAKES = [
+    # --- LeNet5 ---
+    Mistake("relu_after_last_layer",
+            _edit("LeNet5", ("return self.fc3(x)", "return F.relu(self.fc3(x))")),
+            loses=("test_LeNet5_logits", "test_LeNet5_forward_hidden", "test_accuracy"),
+            feedback="is there a ReLU after the last layer?"),
+    Mistake("softmax_output",
+            _edit("LeNet5", ("return self.fc3(x)", "return self.fc3(x).softmax(dim=1)")),
+            loses=("test_LeNet5_logits", "test_LeNet5_forward_hidden"),
+            feedback="forward returns softmax probabilities"),
+    Mistake("conv1_without_padding",  # fc1 resized to 16*4*4 so that the network still runs
+            _edit("LeNet5", ("nn.Conv2d(1, 6, kernel_size=5, padding=2)", "nn.Conv2d(1, 6, kernel_size=5)"),
+                  ("nn.Linear(16 * 5 * 5, 120)", "nn.Linear(16 * 4 * 4, 120)")),
+            loses=("test_LeNet5_params", "test_LeNet5_forward_hidden"),
+            feedback="without padding=2 on conv1"),
+    Mistake("wrong_fc1_inputs",
+            _edit("LeNet5", ("nn.Linear(16 * 5 * 5, 120)", "nn.Linear(16 * 4 * 4, 120)")),
+            loses=("test_LeNet5_shapes", "test_LeNet5_shapes_hidden", "test_LeNet5_params",
+                   "test_LeNet5_logits", "test_LeNet5_forward_hidden", "test_accuracy"),
+            feedback="fc1 takes 16 * 5 * 5 = 400 inputs"),
+    Mistake("num_classes_ignored",
+            _edit("LeNet5", ("nn.Linear(84, num_classes)", "nn.Linear(84, 10)")),
+            loses=("test_LeNet5_shapes", "test_LeNet5_shapes_hidden", "test_LeNet5_params",
+                   "test_LeNet5_forward_hidden"),
+            feedback="fc3 must have num_classes outputs"),
+    Mistake("average_pooling",  # only the hidden comparison with torch catches it
+            _edit("LeNet5", ("self.pool = nn.MaxPool2d(2)", "self.pool = nn.AvgPool2d(2)")),
+            loses=("test_LeNet5_forward_hidden",)),
+    # --- train_lenet5 ---
+    Mistake("no_zero_grad",
+            _edit("train_lenet5", ("            optimizer.zero_grad()\n", "")),
+            loses=("test_train_zero_grad", "test_accuracy"),
+            feedback="call optimizer.zero_grad() in every step"),
+    Mistake("no_shuffling",
+            _edit("train_lenet5", ("torch.randperm(len(x), generator=generator)",
+                                   "torch.arange(len(x))")),
+            loses=("test_train_batches",),
+            feedback="the examples come in their stored order"),
+    Mistake("same_order_every_epoch",
+            _edit("train_lenet5",
+                  ("order = torch.randperm(len(x), generator=generator)",
+                   "order = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))")),
+            loses=("test_train_batches",),
+            feedback="both epochs use the same order"),
+    Mistake("nll_loss_on_logits",
+            _edit("train_lenet5", ("F.cross_entropy(model(xb), yb)", "F.nll_loss(model(xb), yb)")),
+            loses=("test_train_loss", "test_accuracy"),
+            feedback="are not the mean cross-entropy of the batch"),
+    Mistake("no_train_mode",
+            _edit("train_lenet5", ("    model.train()\n", "")),
+            loses=("test_train_mode",),
+            feedback="the model ran in evaluation mode during training"),
+    Mistake("delegates_to_fit", {"train_lenet5": USES_FIT},
+            loses=("test_train_returns", "test_train_hidden"),
+            feedback="must return a list with the loss of every batch"),
+    Mistake("lr_ignored",
+            _edit("train_lenet5", ("torch.optim.Adam(model.parameters(), lr=lr)",
+                                   "torch.optim.Adam(model.parameters())")),
+            loses=("test_train_loss", "test_train_hidden"),
+            feedback="are not the mean cross-entropy of the batch"),
+]

@@ -1,0 +1,120 @@
+"""Common mistakes in assignment 5 (transfer learning), graded by the real nbgrader.
+
+Each mistake is the instructor's solution of one function with a small edit. The transfer items
+compare, on seeded data, the frozen pretrained backbone + a new head (84.5% on the 5,000 target
+test images for the solution) with a network trained from scratch on the same 25 images and
+budget (74.8%); they need a 3-point lead and an unchanged backbone.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+
+from variants import Mistake
+
+ASSIGNMENT = "a5_transfer"
+NOTEBOOK = "transfer"
+SOURCE = Path(__file__).resolve().parents[2] / "solutions" / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
+MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
+
+
+def _solution(grade_id: str) -> str:
+    """The instructor's source of solution cell ``grade_id``, without the solution markers."""
+    for cell in nbformat.read(SOURCE, as_version=4).cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id:
+            return "\n".join(line for line in cell.source.splitlines()
+                             if line.strip() not in MARKERS)
+    raise KeyError(f"{SOURCE.name} has no cell {grade_id!r}")
+
+
+def _edit(grade_id: str, *replacements: tuple[str, str]) -> dict[str, str]:
+    """{grade_id: the solution with each (old, new) applied}; each ``old`` must occur exactly once."""
+    source = _solution(grade_id)
+    for old, new in replacements:
+        assert source.count(old) == 1, f"{ASSIGNMENT}/{grade_id}: {old!r} is not in the solution once"
+        source = source.replace(old, new)
+    return {grade_id: source}
+
+
+FREEZE_LOOP = ("    for parameter in model.backbone.parameters():\n"
+               "        parameter.requires_grad_(False)\n")
+FREEZE = ("test_freeze_backbone", "test_freeze_backbone_hidden")
+REPLACE = ("test_replace_head", "test_replace_head_hidden")
+HEAD_OPT = ("test_head_optimizer", "test_head_optimizer_hidden")
+TRANSFER = ("test_transfer", "test_transfer_hidden")
+FINETUNE = ("test_finetune_optimizer", "test_finetune_optimizer_hidden")
+TRAINABLE = "[p for p in model.parameters() if p.requires_grad]"
+
+MISTAKES = [
+    # --- freeze_backbone ---
+    Mistake("forgot_to_freeze", _edit("freeze_backbone", (FREEZE_LOOP, "")),
+            loses=FREEZE + TRANSFER, feedback="backbone parameters still trainable"),
+    Mistake("module_attribute_instead_of_parameters",
+            _edit("freeze_backbone", (FREEZE_LOOP, "    model.backbone.requires_grad = False\n")),
+            loses=FREEZE + TRANSFER, feedback="only sets an unused attribute"),
+    Mistake("freezes_head_too",
+            _edit("freeze_backbone", ("model.backbone.parameters()", "model.parameters()")),
+            loses=FREEZE, feedback="freeze_backbone froze head parameters"),
+    Mistake("freezes_weights_only",
+            _edit("freeze_backbone", (FREEZE_LOOP,
+                                      "    for module in model.backbone:\n"
+                                      "        if hasattr(module, 'weight'):\n"
+                                      "            module.weight.requires_grad_(False)\n")),
+            loses=FREEZE + TRANSFER, feedback="backbone parameters still trainable"),
+    # --- replace_head ---
+    Mistake("five_classes_hard_coded",
+            _edit("replace_head", ("nn.Linear(hidden, num_classes)", "nn.Linear(hidden, 5)")),
+            loses=REPLACE, feedback="the last layer of the new head needs num_classes outputs"),
+    Mistake("keeps_pretrained_hidden_layer",
+            {"replace_head": (
+                "def replace_head(model, num_classes):\n"
+                "    old_last = model.head[-1]\n"
+                "    model.head[-1] = nn.Linear(old_last.in_features, num_classes)\n"
+                "    return model\n")},
+            loses=REPLACE, feedback="replace_head kept weights of the pretrained head"),
+    Mistake("changes_out_features_attribute",
+            {"replace_head": (
+                "def replace_head(model, num_classes):\n"
+                "    model.head[-1].out_features = num_classes\n"
+                "    return model\n")},
+            loses=REPLACE, feedback="changing .out_features of an existing layer"),
+    Mistake("softmax_head",
+            _edit("replace_head", ("nn.Linear(hidden, num_classes))",
+                                   "nn.Linear(hidden, num_classes), nn.Softmax(dim=1))")),
+            loses=REPLACE, feedback="the new head returns probabilities"),
+    # --- head_optimizer ---
+    Mistake("optimizes_frozen_parameters",
+            _edit("head_optimizer", (TRAINABLE, "model.parameters()")),
+            loses=HEAD_OPT, feedback="passes the frozen backbone"),
+    Mistake("default_learning_rate",
+            _edit("head_optimizer", (f"{TRAINABLE}, lr=lr", TRAINABLE)),
+            loses=HEAD_OPT, feedback="must use its lr argument"),
+    Mistake("sgd_instead_of_adam",
+            _edit("head_optimizer", ("torch.optim.Adam(", "torch.optim.SGD(")),
+            loses=HEAD_OPT + TRANSFER, feedback="must return a torch.optim.Adam"),
+    Mistake("last_layer_only",
+            _edit("head_optimizer", (TRAINABLE, "model.head[-1].parameters()")),
+            loses=HEAD_OPT, feedback="must hold every trainable parameter"),
+    # --- finetune_optimizer ---
+    Mistake("backbone_stays_frozen",
+            _edit("finetune_optimizer", (FREEZE_LOOP.replace("False", "True"), "")),
+            loses=FINETUNE, feedback="these parameters are still frozen"),
+    Mistake("one_learning_rate",
+            {"finetune_optimizer": (
+                "def finetune_optimizer(model, head_lr, backbone_lr):\n"
+                "    for parameter in model.parameters():\n"
+                "        parameter.requires_grad_(True)\n"
+                "    return torch.optim.Adam(model.parameters(), lr=head_lr)\n")},
+            loses=FINETUNE, feedback="use two parameter groups"),
+    Mistake("swapped_learning_rates",
+            _edit("finetune_optimizer",
+                  ('head.parameters()), "lr": head_lr', 'head.parameters()), "lr": backbone_lr'),
+                  ('backbone.parameters()), "lr": backbone_lr', 'backbone.parameters()), "lr": head_lr')),
+            loses=FINETUNE, feedback="check that the two are not swapped"),
+    Mistake("parameter_in_two_groups",
+            _edit("finetune_optimizer", ("list(model.backbone.parameters())",
+                                         "list(model.parameters())")),
+            loses=FINETUNE, feedback="Put each parameter in exactly one group"),
+]
