@@ -184,6 +184,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip", default="", help="comma-separated: " + ",".join(BENCHMARKS))
     parser.add_argument("--only", default="", help="comma-separated subset to run")
     parser.add_argument("--no-docs", action="store_true")
+    parser.add_argument("--results", type=Path, help="keep each benchmark's JSON in this folder")
+    parser.add_argument("--docs-only", action="store_true",
+                        help="rewrite the docs from the JSON already in --results")
     args = parser.parse_args(argv)
     skip = set(filter(None, args.skip.split(",")))
     only = set(filter(None, args.only.split(",")))
@@ -191,10 +194,16 @@ def main(argv: list[str] | None = None) -> int:
     print(f"benchmarks {stamp} on {machine_description()}\n")
     results, start = {}, time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
+        out_dir = args.results or Path(tmp)
+        out_dir.mkdir(parents=True, exist_ok=True)
         for name in BENCHMARKS:
             if name in skip or (only and name not in only):
                 continue
-            results[name] = run(name, Path(tmp))
+            if args.docs_only:
+                path = out_dir / f"{name}.json"
+                results[name] = json.loads(path.read_text()) if path.exists() else None
+            else:
+                results[name] = run(name, out_dir)
     if not args.no_docs:
         write_docs({k: v for k, v in results.items() if v is not None}, stamp,
                    time.perf_counter() - start)

@@ -337,7 +337,8 @@ _TAG_CONTROLS_JS = """(area) => {
     else if (el.matches('.widget-toggle-buttons')) kind = 'toggle-buttons';
     else if (el.matches('.widget-radio')) kind = 'radio';
     else if (el.matches('.widget-checkbox')) kind = 'checkbox';
-    else if (el.matches('.widget-text') && el.querySelector('input')) kind = 'text';
+    // number boxes only: typing into a free-text box would just make its input invalid
+    else if (el.matches('.widget-text') && el.querySelector('input[type=number]')) kind = 'text';
     else if (el.matches('.widget-toggle-button')) kind = 'toggle-button';
     else if (el.matches('.widget-button')) kind = 'button';
     if (!kind || disabled) continue;
@@ -378,10 +379,11 @@ def move_control(area, index: int, kind: str, forward: bool = True) -> None:
     control = area.locator(f'[data-cnn-control="{index}"]')
     if kind == "slider":
         handle = control.locator(".noUi-handle").first
+        now, top = (handle.get_attribute(a) for a in ("aria-valuenow", "aria-valuemax"))
+        if now is not None and top is not None and float(now) >= float(top):
+            forward = not forward  # at the maximum: step down first
         handle.focus()
         handle.press("ArrowRight" if forward else "ArrowLeft")
-        if not forward:  # from the maximum, one step back is not always enough to differ
-            handle.press("ArrowLeft")
     elif kind == "dropdown":
         select = control.locator("select")
         options = select.evaluate("s => [...s.options].map(o => o.value)")
@@ -400,8 +402,6 @@ def move_control(area, index: int, kind: str, forward: bool = True) -> None:
         box = control.locator("input").first
         box.focus()
         box.press("ArrowUp" if forward else "ArrowDown")
-        if box.get_attribute("type") != "number":
-            box.fill(box.input_value() + "x")
         box.press("Enter")
     else:  # toggle-button, button
         control.click()

@@ -1,10 +1,9 @@
 """Common mistakes in assignment 4 (LeNet-5 and its training loop), graded by the real nbgrader.
 
 Each mistake is the instructor's solution of one cell with a small edit, so the wrong answer
-differs from the right one exactly where students slip. Outcomes of the accuracy item were
-measured on the graded budget (one epoch, seed 0; the solution reaches 86.1%, the threshold is
-75%): a ReLU after fc3 reaches 53%, softmax outputs 79%, no ``zero_grad`` 10%.
-"""
+differs from the right one exactly where students slip. The accuracy item (one epoch, seed 0,
+threshold 75%) measured: solution 86.1%, softmax output 79.5% and no padding 84.4% (both pass
+it), ReLU after fc3 53.4%, no ``zero_grad`` and NLL on logits 10.0% (all three fail it)."""
 
 from __future__ import annotations
 
@@ -68,15 +67,6 @@ MISTAKES = [
             loses=("test_LeNet5_shapes", "test_LeNet5_shapes_hidden", "test_LeNet5_params",
                    "test_LeNet5_logits", "test_LeNet5_forward_hidden", "test_accuracy"),
             feedback="fc1 takes 16 * 5 * 5 = 400 inputs"),
-    Mistake("num_classes_ignored",
-            _edit("LeNet5", ("nn.Linear(84, num_classes)", "nn.Linear(84, 10)")),
-            loses=("test_LeNet5_shapes", "test_LeNet5_shapes_hidden", "test_LeNet5_params",
-                   "test_LeNet5_forward_hidden"),
-            feedback="fc3 must have num_classes outputs"),
-    Mistake("average_pooling",  # only the hidden comparison with torch catches it
-            _edit("LeNet5", ("self.pool = nn.MaxPool2d(2)", "self.pool = nn.AvgPool2d(2)")),
-            loses=("test_LeNet5_forward_hidden",)),
-    # --- train_lenet5 ---
     Mistake("no_zero_grad",
             _edit("train_lenet5", ("            optimizer.zero_grad()\n", "")),
             loses=("test_train_zero_grad", "test_accuracy"),
@@ -86,16 +76,10 @@ MISTAKES = [
                                    "torch.arange(len(x))")),
             loses=("test_train_batches",),
             feedback="the examples come in their stored order"),
-    Mistake("same_order_every_epoch",
-            _edit("train_lenet5",
-                  ("order = torch.randperm(len(x), generator=generator)",
-                   "order = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))")),
-            loses=("test_train_batches",),
-            feedback="both epochs use the same order"),
     Mistake("nll_loss_on_logits",
             _edit("train_lenet5", ("F.cross_entropy(model(xb), yb)", "F.nll_loss(model(xb), yb)")),
             loses=("test_train_loss", "test_accuracy"),
-            feedback="are not the mean cross-entropy of the batch"),
+            feedback="is not the mean cross-entropy of the batch"),
     Mistake("no_train_mode",
             _edit("train_lenet5", ("    model.train()\n", "")),
             loses=("test_train_mode",),
@@ -103,9 +87,4 @@ MISTAKES = [
     Mistake("delegates_to_fit", {"train_lenet5": USES_FIT},
             loses=("test_train_returns", "test_train_hidden"),
             feedback="must return a list with the loss of every batch"),
-    Mistake("lr_ignored",
-            _edit("train_lenet5", ("torch.optim.Adam(model.parameters(), lr=lr)",
-                                   "torch.optim.Adam(model.parameters())")),
-            loses=("test_train_loss", "test_train_hidden"),
-            feedback="are not the mean cross-entropy of the batch"),
 ]

@@ -1,9 +1,11 @@
 """Common mistakes in assignment 5 (transfer learning), graded by the real nbgrader.
 
 Each mistake is the instructor's solution of one function with a small edit. The transfer items
-compare, on seeded data, the frozen pretrained backbone + a new head (84.5% on the 5,000 target
-test images for the solution) with a network trained from scratch on the same 25 images and
-budget (74.8%); they need a 3-point lead and an unchanged backbone.
+compare, on seeded data, the frozen pretrained backbone + a new head with a network trained from
+scratch on the same 25 images and budget; they need a 3-point lead and an unchanged backbone.
+Measured in the visible item (5,000 target test images; scratch 74.8%, so 77.8% is needed):
+solution 84.5%, old head's hidden layer kept 83.7%, old head with a changed ``out_features``
+81.8% (these two lose only the head items), last layer only 68.9%, SGD 43.6%.
 """
 
 from __future__ import annotations
@@ -80,34 +82,19 @@ MISTAKES = [
                 "    model.head[-1].out_features = num_classes\n"
                 "    return model\n")},
             loses=REPLACE, feedback="changing .out_features of an existing layer"),
-    Mistake("softmax_head",
-            _edit("replace_head", ("nn.Linear(hidden, num_classes))",
-                                   "nn.Linear(hidden, num_classes), nn.Softmax(dim=1))")),
-            loses=REPLACE, feedback="the new head returns probabilities"),
-    # --- head_optimizer ---
     Mistake("optimizes_frozen_parameters",
             _edit("head_optimizer", (TRAINABLE, "model.parameters()")),
             loses=HEAD_OPT, feedback="passes the frozen backbone"),
-    Mistake("default_learning_rate",
-            _edit("head_optimizer", (f"{TRAINABLE}, lr=lr", TRAINABLE)),
-            loses=HEAD_OPT, feedback="must use its lr argument"),
     Mistake("sgd_instead_of_adam",
             _edit("head_optimizer", ("torch.optim.Adam(", "torch.optim.SGD(")),
             loses=HEAD_OPT + TRANSFER, feedback="must return a torch.optim.Adam"),
     Mistake("last_layer_only",
             _edit("head_optimizer", (TRAINABLE, "model.head[-1].parameters()")),
-            loses=HEAD_OPT, feedback="must hold every trainable parameter"),
+            loses=HEAD_OPT + TRANSFER, feedback="must hold every trainable parameter"),
     # --- finetune_optimizer ---
     Mistake("backbone_stays_frozen",
             _edit("finetune_optimizer", (FREEZE_LOOP.replace("False", "True"), "")),
             loses=FINETUNE, feedback="these parameters are still frozen"),
-    Mistake("one_learning_rate",
-            {"finetune_optimizer": (
-                "def finetune_optimizer(model, head_lr, backbone_lr):\n"
-                "    for parameter in model.parameters():\n"
-                "        parameter.requires_grad_(True)\n"
-                "    return torch.optim.Adam(model.parameters(), lr=head_lr)\n")},
-            loses=FINETUNE, feedback="use two parameter groups"),
     Mistake("swapped_learning_rates",
             _edit("finetune_optimizer",
                   ('head.parameters()), "lr": head_lr', 'head.parameters()), "lr": backbone_lr'),
