@@ -106,11 +106,11 @@ def check_visible(notebook: Path, cell_timeout: int) -> tuple[str, list]:
         if sandbox.kernelspec_installed():
             import os
 
-            from jupyter_client.manager import KernelManager
+            from jupyter_client.manager import AsyncKernelManager
 
             os.environ.setdefault(sandbox.ENV_ROOT, str(notebook.parent.resolve()))
-            km = KernelManager(kernel_name=sandbox.KERNEL_NAME, transport="ipc",
-                               connection_file=sandbox.private_connection_file())
+            km = AsyncKernelManager(kernel_name=sandbox.KERNEL_NAME, transport="ipc",
+                                    connection_file=sandbox.private_connection_file())
         for cell in source.cells:
             cell.metadata.pop("tags", None)
         client = NotebookClient(source, km=km, timeout=cell_timeout, allow_errors=True,

@@ -71,7 +71,7 @@ RECIPES = {
     # name: (model factory, epochs, batch size, peak learning rate, one-cycle, shift augmentation)
     "paper": (paper_cnn, 150, 100, 1e-2, False, 0),  # 6000 steps of Adam 1e-2 as in the paper
     "lecture02": (lecture_cnn, 15, 128, 1e-2, True, 0),  # lecture 02's fit(...) settings
-    "bn_wide": (bn_cnn, 40, 128, 1e-2, True, 3),
+    "bn_wide": (bn_cnn, 20, 128, 1e-2, True, 3),
 }
 
 
