@@ -279,6 +279,12 @@ def _exit_reason(code: int, cpu_used: float, cpu_s: int, walled: bool, wall_s: i
 def main(argv: list[str] | None = None) -> int:
     """Launch a sandboxed, limited kernel: ``python -m autograder.sandbox -f CONNECTION_FILE``."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    try:  # die with the process that started the kernel (e.g. a grader killed with -9)
+        import ctypes
+
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass
     connection_file = Path(argv[argv.index("-f") + 1]).resolve()
     guard = Path(__file__).with_name("kernel_guard.py").read_text()
     kernel = [sys.executable, "-c", guard, "-f", str(connection_file),

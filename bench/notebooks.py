@@ -54,8 +54,8 @@ def main(argv: list[str] | None = None) -> dict:
             print(f"{rel:55s} {entry['seconds']:6.1f} s  {mark}", flush=True)
         else:
             print(f"{rel:55s}  FAILED: {entry['error'].splitlines()[-1][:200]}", flush=True)
-    if args.json:
-        args.json.write_text(json.dumps(result, indent=2))
+        if args.json:  # after every notebook, so an interrupted run keeps its figures
+            args.json.write_text(json.dumps(result, indent=2))
     return result
 
 

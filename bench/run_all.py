@@ -97,11 +97,10 @@ def mnist1d_section(data: dict) -> list[str]:
     for name, r in data.items():
         lines.append(f"| {name} | {r['parameters']} | **{r['final_acc']:.1%}** | "
                      f"{r['best_acc']:.1%} | {r['seconds']:.1f} s |")
-    course = data.get("lecture02") or data.get("course")
-    if course:
-        ok = course["final_acc"] >= 0.95 and course["seconds"] <= 30
-        lines += ["", f"Target ≥ 95% in ≤ 30 s on the CPU: {'meets' if ok else 'misses'}; "
-                  "the paper reports 94%."]
+    verdicts = [f"{name} {'meets' if r['final_acc'] >= 0.95 and r['seconds'] <= 30 else 'misses'}"
+                for name, r in data.items() if name != "paper"]
+    lines += ["", f"Target ≥ 95% in ≤ 30 s on the CPU: {', '.join(verdicts)}; "
+              "the paper reports 94%."]
     return lines + [""]
 
 

@@ -43,7 +43,7 @@ def postgres(tmp_path):
 
     for _ in range(100):
         try:
-            psycopg2.connect(url).close()
+            psycopg2.connect(url.replace("+psycopg2", "")).close()
             break
         except psycopg2.OperationalError:
             time.sleep(0.2)
@@ -63,7 +63,7 @@ def test_parallel_workers_into_postgres(tmp_path, postgres):
         put(root, student, answer(nb, NP_CORRECT if i % 2 else NP_WRONG))
     run_cli(root, "grade", "np_demo", "-j", "2", "--db-url", postgres, "--no-progress")
     run_cli(root, "grade", "np_demo", "-j", "2", "--db-url", postgres, "--no-progress")
-    with psycopg2.connect(postgres) as conn, conn.cursor() as cur:
+    with psycopg2.connect(postgres.replace("+psycopg2", "")) as conn, conn.cursor() as cur:
         cur.execute("SELECT student_id, status, score FROM autograder_status")
         rows = {s: (st, sc) for s, st, sc in cur.fetchall()}
         cur.execute(

@@ -3,10 +3,17 @@
 Each mistake is the instructor's solution of one function with a small edit. The transfer items
 compare, on seeded data, the frozen pretrained backbone + a new head with a network trained from
 scratch on the same 25 images and budget; they need a 3-point lead and an unchanged backbone.
-Measured in the visible item (5,000 target test images; scratch 74.8%, so 77.8% is needed):
-solution 84.5%, old head's hidden layer kept 83.7%, old head with a changed ``out_features``
-81.8% (these two lose only the head items), last layer only 68.9%, SGD 43.6%.
-"""
+Measured (visible item / hidden item, accuracy on the 5,000 target test images):
+
+- solution 84.5% / 84.8% against scratch 74.8% / 78.1% (so 77.8% / 81.1% are needed);
+- the freezing mistakes that leave backbone parameters trainable fail on the exact check that the
+  backbone did not change; the other mistakes below train exactly like the solution (same
+  numbers), except SGD: 43.6% / 67.5%.
+
+Left out because their transfer result lies within about 3 points of the bar, so rounding on
+another machine could flip it: the old head with only ``out_features`` changed (81.8% / 81.8%),
+a new last layer on the pretrained hidden layer (83.7% / 83.8%), the default learning rate
+(83.1% / 82.6%), optimising only the last layer (68.9% / 77.9%)."""
 
 from __future__ import annotations
 
@@ -69,28 +76,22 @@ MISTAKES = [
     Mistake("five_classes_hard_coded",
             _edit("replace_head", ("nn.Linear(hidden, num_classes)", "nn.Linear(hidden, 5)")),
             loses=REPLACE, feedback="the last layer of the new head needs num_classes outputs"),
-    Mistake("keeps_pretrained_hidden_layer",
-            {"replace_head": (
-                "def replace_head(model, num_classes):\n"
-                "    old_last = model.head[-1]\n"
-                "    model.head[-1] = nn.Linear(old_last.in_features, num_classes)\n"
-                "    return model\n")},
-            loses=REPLACE, feedback="replace_head kept weights of the pretrained head"),
-    Mistake("changes_out_features_attribute",
-            {"replace_head": (
-                "def replace_head(model, num_classes):\n"
-                "    model.head[-1].out_features = num_classes\n"
-                "    return model\n")},
-            loses=REPLACE, feedback="changing .out_features of an existing layer"),
+    Mistake("feature_size_hard_coded",  # right for SmallCNN, wrong for other backbones
+            _edit("replace_head", ("nn.Linear(features, hidden)", "nn.Linear(288, hidden)")),
+            loses=("test_replace_head_hidden",)),
+    Mistake("softmax_head",
+            _edit("replace_head", ("nn.Linear(hidden, num_classes))",
+                                   "nn.Linear(hidden, num_classes), nn.Softmax(dim=1))")),
+            loses=REPLACE, feedback="the new head returns probabilities"),
     Mistake("optimizes_frozen_parameters",
             _edit("head_optimizer", (TRAINABLE, "model.parameters()")),
             loses=HEAD_OPT, feedback="passes the frozen backbone"),
     Mistake("sgd_instead_of_adam",
             _edit("head_optimizer", ("torch.optim.Adam(", "torch.optim.SGD(")),
             loses=HEAD_OPT + TRANSFER, feedback="must return a torch.optim.Adam"),
-    Mistake("last_layer_only",
-            _edit("head_optimizer", (TRAINABLE, "model.head[-1].parameters()")),
-            loses=HEAD_OPT + TRANSFER, feedback="must hold every trainable parameter"),
+    Mistake("head_hard_coded",  # right when exactly the head is trainable, wrong otherwise
+            _edit("head_optimizer", (TRAINABLE, "model.head.parameters()")),
+            loses=("test_head_optimizer_hidden",)),
     # --- finetune_optimizer ---
     Mistake("backbone_stays_frozen",
             _edit("finetune_optimizer", (FREEZE_LOOP.replace("False", "True"), "")),
