@@ -13,6 +13,12 @@ A submission is built from the release: every solution cell gets the instructor'
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+SOLUTIONS = Path(__file__).resolve().parents[2] / "solutions"
+MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
 
 
 @dataclass(frozen=True)
@@ -32,3 +38,28 @@ class Mistake:
     cells: dict[str, str]
     loses: tuple[str, ...]
     feedback: str = ""
+
+
+class SolutionEditor:
+    """Builds wrong answers from the instructor's solution cells of one assignment notebook."""
+
+    def __init__(self, assignment: str, notebook: str) -> None:
+        self.assignment = assignment
+        self.source = SOLUTIONS / assignment / f"{notebook}.ipynb"
+
+    def solution(self, grade_id: str) -> str:
+        """The source of solution cell ``grade_id`` without its ``### BEGIN/END SOLUTION`` lines."""
+        for cell in nbformat.read(self.source, as_version=4).cells:
+            if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id:
+                return "\n".join(line for line in cell.source.splitlines()
+                                 if line.strip() not in MARKERS)
+        raise KeyError(f"{self.source.name} has no cell {grade_id!r}")
+
+    def edit(self, grade_id: str, *replacements: tuple[str, str]) -> dict[str, str]:
+        """{grade_id: solution source with each (old, new) applied}; each old text must occur once."""
+        source = self.solution(grade_id)
+        for old, new in replacements:
+            assert source.count(old) == 1, \
+                f"{self.assignment}/{grade_id}: {old!r} is not in the solution once"
+            source = source.replace(old, new)
+        return {grade_id: source}

@@ -6,34 +6,14 @@ the wrong answer differs from the right one exactly where a student typically sl
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import nbformat
-
-from variants import Mistake
+from variants import Mistake, SolutionEditor
 
 ASSIGNMENT = "a3_receptive_fields"
 NOTEBOOK = "receptive_fields"
-SOURCE = Path(__file__).resolve().parents[2] / "solutions" / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
 
 
-def _solution(grade_id: str) -> str:
-    """The instructor's source of a solution cell without its ``### BEGIN/END SOLUTION`` lines."""
-    notebook = nbformat.read(SOURCE, as_version=4)
-    for cell in notebook.cells:
-        if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id:
-            return "\n".join(line for line in cell.source.splitlines()
-                             if line.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION"))
-    raise KeyError(f"{SOURCE.name} has no cell {grade_id!r}")
-
-
-def _edit(grade_id: str, *replacements: tuple[str, str]) -> dict[str, str]:
-    """{grade_id: solution source with each (old, new) applied}; each old text must occur once."""
-    source = _solution(grade_id)
-    for old, new in replacements:
-        assert source.count(old) == 1, f"{ASSIGNMENT}/{grade_id}: {old!r} is not in the solution once"
-        source = source.replace(old, new)
-    return {grade_id: source}
+_editor = SolutionEditor(ASSIGNMENT, NOTEBOOK)
+_solution, _edit = _editor.solution, _editor.edit
 
 
 CLOSED_FORM = ("test_receptive_field", "test_receptive_field_hidden")

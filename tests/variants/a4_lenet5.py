@@ -7,34 +7,14 @@ it), ReLU after fc3 53.4%, no ``zero_grad`` and NLL on logits 10.0% (all three f
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import nbformat
-
-from variants import Mistake
+from variants import Mistake, SolutionEditor
 
 ASSIGNMENT = "a4_lenet5"
 NOTEBOOK = "lenet5"
-SOURCE = Path(__file__).resolve().parents[2] / "solutions" / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
-MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
 
 
-def _solution(grade_id: str) -> str:
-    """The instructor's source of solution cell ``grade_id``, without the solution markers."""
-    for cell in nbformat.read(SOURCE, as_version=4).cells:
-        if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id:
-            return "\n".join(line for line in cell.source.splitlines()
-                             if line.strip() not in MARKERS)
-    raise KeyError(f"{SOURCE.name} has no cell {grade_id!r}")
-
-
-def _edit(grade_id: str, *replacements: tuple[str, str]) -> dict[str, str]:
-    """{grade_id: the solution with each (old, new) applied}; each ``old`` must occur exactly once."""
-    source = _solution(grade_id)
-    for old, new in replacements:
-        assert source.count(old) == 1, f"{ASSIGNMENT}/{grade_id}: {old!r} is not in the solution once"
-        source = source.replace(old, new)
-    return {grade_id: source}
+_editor = SolutionEditor(ASSIGNMENT, NOTEBOOK)
+_solution, _edit = _editor.solution, _editor.edit
 
 
 USES_FIT = '''from utils.training import fit
