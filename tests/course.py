@@ -29,16 +29,22 @@ def course_copy(tmp_path: Path, assignment_ids: list[str] = ()) -> Path:
     return root
 
 
+def run_in_course(root: Path, command: list[str], label: str, timeout: int = 900,
+                  check: bool = True, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Run ``command`` in the course root ``root``; fail with its output if it fails."""
+    full_env = {**os.environ, **(env or {})}
+    result = subprocess.run(command, cwd=root, capture_output=True, text=True, timeout=timeout,
+                            env=full_env)
+    if check and result.returncode != 0:
+        raise AssertionError(f"{label} failed ({result.returncode}):\n"
+                             f"{result.stdout[-4000:]}\n{result.stderr[-8000:]}")
+    return result
+
+
 def run_nbgrader(root: Path, *args: str, timeout: int = 900, check: bool = True,
                  env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """Run ``nbgrader ARGS`` in ``root`` like an instructor would; fail with its log if it fails."""
-    full_env = {**os.environ, **(env or {})}
-    result = subprocess.run([*NBGRADER, *args], cwd=root, capture_output=True, text=True,
-                            timeout=timeout, env=full_env)
-    if check and result.returncode != 0:
-        raise AssertionError(f"nbgrader {' '.join(args)} failed ({result.returncode}):\n"
-                             f"{result.stdout[-4000:]}\n{result.stderr[-8000:]}")
-    return result
+    return run_in_course(root, [*NBGRADER, *args], f"nbgrader {' '.join(args)}", timeout, check, env)
 
 
 def submit(root: Path, assignment_id: str, student: str, notebook: nbformat.NotebookNode | Path,

@@ -9,13 +9,12 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import nbformat
-from course import course_copy, course_notebook, grade_test_cell, solution_cell
+from course import course_copy, course_notebook, grade_test_cell, run_in_course, solution_cell
 from nbformat.v4 import new_markdown_cell
 
 SECRET = "8675309"
@@ -92,13 +91,7 @@ def torch_source() -> nbformat.NotebookNode:
 def run_cli(root: Path, *args: str, timeout: int = 600, check: bool = True,
             env: dict | None = None) -> subprocess.CompletedProcess:
     """Run ``python -m autograder ARGS`` in ``root``; fail with its output if it fails."""
-    full_env = {**os.environ, **(env or {})}
-    result = subprocess.run([*CLI, *args], cwd=root, capture_output=True, text=True,
-                            timeout=timeout, env=full_env)
-    if check and result.returncode != 0:
-        raise AssertionError(f"autograder {' '.join(args)} failed ({result.returncode}):\n"
-                             f"{result.stdout[-4000:]}\n{result.stderr[-6000:]}")
-    return result
+    return run_in_course(root, [*CLI, *args], f"autograder {' '.join(args)}", timeout, check, env)
 
 
 def make_course(tmp_path: Path, assignments=("np_demo",)) -> Path:
