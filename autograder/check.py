@@ -80,7 +80,7 @@ def check_full(repo: Path, assignment: str, notebook: Path, cell_timeout: int) -
         state, notes = grading.precheck(course, assignment, "you")
         if state:
             return f"{state}: {notes}", []
-        grading.init_worker(str(root), course.db_url, cell_timeout)
+        grading.init_worker(str(root), course.db_url, cell_timeout, prewarm=False)
         record = grading.grade_one(assignment, "you", "", notes)
         graded = course.autograded / "you" / assignment / f"{name}.ipynb"
         if not graded.exists():

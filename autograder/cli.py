@@ -79,7 +79,7 @@ def cmd_grade(args) -> int:
                         cell_timeout=args.timeout, memory_mb=args.memory_mb,
                         cpu_seconds=args.cpu_seconds, wall_seconds=args.wall_seconds,
                         sandbox_mode=mode, db_url=args.db_url, shard=shard,
-                        progress=not args.no_progress)
+                        progress=not args.no_progress, prewarm=not args.fresh_kernels)
     except KeyboardInterrupt:
         return 130
     counts: dict[str, int] = {}
@@ -176,6 +176,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--wall-seconds", type=int, help="wall-clock limit per submission kernel")
     p.add_argument("--no-sandbox", action="store_true", help="run student code unconfined")
     p.add_argument("--require-sandbox", action="store_true", help="fail if bwrap does not work")
+    p.add_argument("--fresh-kernels", action="store_true",
+                   help="start a fresh sandbox and interpreter per submission instead of forking "
+                        "pre-warmed kernels (slower; autograder/zygote.py)")
     p.add_argument("--db-url", help="gradebook URL (e.g. postgresql://...), overrides config")
     p.add_argument("--shard", help="K/N: grade only the K-th of N shares (several hosts)")
     p.add_argument("--no-progress", action="store_true")

@@ -84,6 +84,7 @@ def precheck(course: Course, assignment: str, student: str) -> tuple[str, str]:
 
 _api = None
 _db_url = ""
+_zygote = None
 
 
 def _die_with_parent() -> None:
@@ -95,8 +96,8 @@ def _die_with_parent() -> None:
         pass
 
 
-def init_worker(root: str, db_url: str, cell_timeout: int | None) -> None:
-    """Load the course config once per worker process."""
+def init_worker(root: str, db_url: str, cell_timeout: int | None, prewarm: bool = True) -> None:
+    """Load the course config once per worker process; start its kernel zygote if it can."""
     global _api, _db_url
     _die_with_parent()
     os.environ.update(THREAD_ENV)
@@ -108,6 +109,42 @@ def init_worker(root: str, db_url: str, cell_timeout: int | None) -> None:
     if cell_timeout:
         _api.update_config(Config({"Execute": {"timeout": cell_timeout}}))
     _db_url = course.db_url
+    if prewarm:
+        _start_zygote()
+
+
+def _start_zygote() -> None:
+    """Pre-warmed kernels (autograder/zygote.py) when nbgrader runs the sandbox kernel in bwrap."""
+    global _zygote
+    from .zygote import Zygote
+
+    config = _api.config
+    kernel = config.Execute.get("kernel_name") if "Execute" in config else None
+    connection_file = config.KernelManager.get("connection_file") if "KernelManager" in config else None
+    if (kernel != sandbox.KERNEL_NAME or not connection_file
+            or os.environ.get(sandbox.ENV_MODE) == "off" or sandbox.bwrap_path() is None):
+        return
+    _zygote = Zygote(Path(connection_file).parent)
+    try:
+        _zygote.start()
+    except RuntimeError as error:
+        print(f"[autograder] pre-warmed kernels unavailable ({error}): a fresh sandbox per "
+              "submission", file=sys.stderr)
+        _zygote = None
+        return
+    import atexit
+
+    atexit.register(_zygote.stop)
+
+
+def _zygote_ready() -> None:
+    """Before a submission: a zygote that died or hangs (a hostile kernel?) is replaced."""
+    global _zygote
+    if _zygote is not None and not _zygote.ping():
+        try:
+            _zygote.restart()
+        except RuntimeError:
+            _zygote = None
 
 
 def _read_report(path: str) -> list[dict]:
@@ -169,6 +206,7 @@ def _scores(db_url: str, assignment: str, student: str) -> tuple[float | None, f
 def grade_one(assignment: str, student: str, digest: str, notes: str) -> Status:
     """Autograde one submission in this worker and record its status (after the grades)."""
     started = time.monotonic()
+    _zygote_ready()
     fd, report = tempfile.mkstemp(prefix="cnn-sandbox-report-")
     os.close(fd)
     os.environ[sandbox.ENV_REPORT] = report
@@ -200,6 +238,8 @@ def grade_one(assignment: str, student: str, digest: str, notes: str) -> Status:
             lines = [ln for ln in text.strip().splitlines() if ln.strip()]
             reason = lines[-1][:300] if lines else "nbgrader autograde failed"
         _zero_grades(_db_url, assignment, student)
+    if _zygote is not None and (state != status.OK or exits):
+        _zygote.restart()  # hygiene: after a kernel that ended badly, a brand-new sandbox
     score, max_score = _scores(_db_url, assignment, student)
     record = Status(assignment, student, state, reason, score, max_score, digest,
                     round(time.monotonic() - started, 2))
@@ -259,7 +299,7 @@ def grade(root: Path, assignment: str, *, workers: int = 0, students: list[str] 
           memory_mb: int | None = None, cpu_seconds: int | None = None,
           wall_seconds: int | None = None, sandbox_mode: str | None = None,
           db_url: str | None = None, shard: tuple[int, int] | None = None,
-          progress: bool = True) -> list[Status]:
+          progress: bool = True, prewarm: bool = True) -> list[Status]:
     """Grade every submission of ``assignment`` that is not graded yet; return the statuses."""
     for name, value in ((sandbox.ENV_MEMORY, memory_mb), (sandbox.ENV_CPU, cpu_seconds),
                         (sandbox.ENV_WALL, wall_seconds), (sandbox.ENV_MODE, sandbox_mode)):
@@ -285,19 +325,20 @@ def grade(root: Path, assignment: str, *, workers: int = 0, students: list[str] 
     workers = max(1, min(workers or os.cpu_count() or 1, len(todo) or 1))
     results = list(immediate)
     if todo:
-        results += _run_pool(course, assignment, todo, workers, cell_timeout, progress)
+        results += _run_pool(course, assignment, todo, workers, cell_timeout, progress, prewarm)
     return results
 
 
 def _run_pool(course: Course, assignment: str, todo: list, workers: int,
-              cell_timeout: int | None, progress: bool) -> list[Status]:
+              cell_timeout: int | None, progress: bool, prewarm: bool) -> list[Status]:
     from tqdm import tqdm
 
     results: list[Status] = []
     context = multiprocessing.get_context("spawn")
     executor = ProcessPoolExecutor(max_workers=workers, mp_context=context,
                                    initializer=init_worker,
-                                   initargs=(str(course.root), course.db_url, cell_timeout))
+                                   initargs=(str(course.root), course.db_url, cell_timeout,
+                                             prewarm))
     bar = tqdm(total=len(todo), unit="sub", desc=f"grading {assignment} ({workers} workers)",
                disable=not progress, file=sys.stderr)
     try:

@@ -100,8 +100,8 @@ def _scrub(shell, result) -> None:
         del linecache.cache[key]
 
 
-def main() -> None:
-    """Start an IPython kernel with the guard installed (argv as for ``ipykernel_launcher``)."""
+def install() -> None:
+    """Install the snapshot hook and capture numpy (and builtins) before any student code runs."""
     sys.meta_path.insert(0, _SnapshotOnImport())
     _snapshot_builtins()
     try:
@@ -112,14 +112,20 @@ def main() -> None:
     restore()
     if sys.path and sys.path[0] in ("", "-c"):
         sys.path.pop(0)
+
+
+def start_kernel(argv: list) -> None:
+    """Start an IPython kernel (argv as for ``ipykernel_launcher``) with the guard's cell hooks."""
     from ipykernel.kernelapp import IPKernelApp
 
     app = IPKernelApp.instance()
-    app.initialize(sys.argv[1:])
+    app.initialize(argv)
     app.shell.events.register("pre_run_cell", restore)
     app.shell.events.register("post_run_cell", lambda result: _scrub(app.shell, result))
     app.start()
 
 
-if __name__ == "__main__":
-    main()
+def main() -> None:
+    """Start a guarded kernel: ``python -c <this source> -f CONNECTION_FILE ...``."""
+    install()
+    start_kernel(sys.argv[1:])

@@ -276,38 +276,11 @@ def _exit_reason(code: int, cpu_used: float, cpu_s: int, walled: bool, wall_s: i
     return f"kernel exited with code {code} (os._exit / sys.exit from student code?)"
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Launch a sandboxed, limited kernel: ``python -m autograder.sandbox -f CONNECTION_FILE``."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    try:  # die with the process that started the kernel (e.g. a grader killed with -9)
-        import ctypes
-
-        ctypes.CDLL(None).prctl(1, signal.SIGKILL)
-    except (OSError, AttributeError):
-        pass
-    connection_file = Path(argv[argv.index("-f") + 1]).resolve()
-    guard = Path(__file__).with_name("kernel_guard.py").read_text()
-    kernel = [sys.executable, "-c", guard, "-f", str(connection_file),
-              "--HistoryManager.enabled=False"]
-    memory_mb = _int_env(ENV_MEMORY, DEFAULT_MEMORY_MB)
-    cpu_s = _int_env(ENV_CPU, DEFAULT_CPU_S)
-    wall_s = _int_env(ENV_WALL, DEFAULT_WALL_S)
-    workdir = Path.cwd().resolve()
-    bwrap = bwrap_path() if os.environ.get(ENV_MODE, "auto") != "off" else None
-    if bwrap is None and os.environ.get(ENV_MODE) == "bwrap":
-        print("[autograder] bwrap required (CNN_SANDBOX_MODE=bwrap) but not working",
-              file=sys.stderr)
-        _report({"event": "exit", "code": 1, "reason": "sandbox required but bwrap unavailable"})
-        return 1
-    if bwrap is None:
-        print("[autograder] WARNING: no bwrap sandbox; running the kernel unsandboxed",
-              file=sys.stderr)
-        command = kernel
-    else:
-        command = bwrap_command(bwrap, workdir, connection_file, kernel)
-    _report({"event": "start", "sandbox": "bwrap" if bwrap else "none", "pid": os.getpid()})
-    signal.signal(signal.SIGINT, lambda *_: None)  # interrupts are for the kernel, not for us
-    started = time.monotonic()
+def _run_fresh(command: list[str], memory_mb: int, cpu_s: int,
+               wall_s: int) -> tuple[int, float, bool]:
+    """Run the kernel as our child with the limits; ``(exit code, CPU seconds, walled)``."""
+    _report({"event": "start", "sandbox": "bwrap" if command[0].endswith("bwrap") else "none",
+             "pid": os.getpid()})
     child = subprocess.Popen(command, preexec_fn=_limit_child(memory_mb, cpu_s,
                                                               bool(gpu_devices())))
 
@@ -325,7 +298,50 @@ def main(argv: list[str] | None = None) -> int:
     import resource
 
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu_used = usage.ru_utime + usage.ru_stime
+    return code, usage.ru_utime + usage.ru_stime, walled
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Launch a sandboxed, limited kernel: ``python -m autograder.sandbox -f CONNECTION_FILE``."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:  # die with the process that started the kernel (e.g. a grader killed with -9)
+        import ctypes
+
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass
+    connection_file = Path(argv[argv.index("-f") + 1]).resolve()
+    guard = Path(__file__).with_name("kernel_guard.py").read_text() + "\nmain()\n"
+    kernel = [sys.executable, "-c", guard, "-f", str(connection_file),
+              "--HistoryManager.enabled=False"]
+    memory_mb = _int_env(ENV_MEMORY, DEFAULT_MEMORY_MB)
+    cpu_s = _int_env(ENV_CPU, DEFAULT_CPU_S)
+    wall_s = _int_env(ENV_WALL, DEFAULT_WALL_S)
+    workdir = Path.cwd().resolve()
+    bwrap = bwrap_path() if os.environ.get(ENV_MODE, "auto") != "off" else None
+    if bwrap is None and os.environ.get(ENV_MODE) == "bwrap":
+        print("[autograder] bwrap required (CNN_SANDBOX_MODE=bwrap) but not working",
+              file=sys.stderr)
+        _report({"event": "exit", "code": 1, "reason": "sandbox required but bwrap unavailable"})
+        return 1
+    started = time.monotonic()
+    signal.signal(signal.SIGINT, lambda *_: None)  # interrupts are for the kernel, not for us
+    from . import zygote
+
+    result = zygote.run_kernel(connection_file, workdir) if bwrap else None
+    if result is not None:  # forked by the worker's pre-warmed zygote, in its sandbox
+        _report({"event": "start", "sandbox": "bwrap (pre-warmed)", "pid": os.getpid()})
+        if result.get("zygote_died"):
+            _report({"event": "exit", "code": -9,
+                     "reason": "the grading sandbox ended while the kernel ran; kernel killed"})
+            return 137
+        code, cpu_used, walled = int(result["exit"]), float(result["cpu_s"]), bool(result["walled"])
+    else:
+        if bwrap is None:
+            print("[autograder] WARNING: no bwrap sandbox; running the kernel unsandboxed",
+                  file=sys.stderr)
+        command = bwrap_command(bwrap, workdir, connection_file, kernel) if bwrap else kernel
+        code, cpu_used, walled = _run_fresh(command, memory_mb, cpu_s, wall_s)
     if code != 0 or walled:
         reason = _exit_reason(code, cpu_used, cpu_s, walled, wall_s)
         _report({"event": "exit", "code": code, "reason": reason, "cpu_s": round(cpu_used, 1),

@@ -2,7 +2,9 @@
 
 Compares, in the same run and on the same course copy, stock serial ``nbgrader autograde``
 (one call for the class, the course config, notebook kernel) with ``python -m autograder grade``
-at 1, 2 and all cores (sandbox kernel). Prints submissions per minute and the ratio to stock.
+at 1, 2 and all cores (sandbox kernel, pre-warmed kernels forked by a zygote per worker), and at
+all cores with a fresh sandbox and interpreter per submission (``--fresh-kernels``) and without
+the sandbox (``--no-sandbox``). Prints submissions per minute and the ratio to stock.
 Not a test: figures depend on the machine and its load (quoted in docs/grading.md).
 
     .venv/bin/python bench/grading.py [N]          (default N = 24)
@@ -52,7 +54,8 @@ def main() -> None:
     cores = os.cpu_count() or 1
     runs = [("stock nbgrader autograde (serial)", None)]
     runs += [(f"autograder grade -j {j}", j) for j in sorted({1, 2, cores})]
-    runs += [(f"autograder grade -j {cores} --no-sandbox", -cores)]
+    runs += [(f"autograder grade -j {cores} --fresh-kernels", (cores, "--fresh-kernels")),
+             (f"autograder grade -j {cores} --no-sandbox", (cores, "--no-sandbox"))]
     results = {}
     with tempfile.TemporaryDirectory(prefix="bench-grading-") as scratch:
         for label, jobs in runs:
@@ -64,8 +67,9 @@ def main() -> None:
                 cmd = [sys.executable, "-m", "nbgrader", "autograde", "torch_demo"]
                 seconds = _timed(cmd, root, stock_env)
             else:
+                count, *flags = jobs if isinstance(jobs, tuple) else (jobs,)
                 cmd = [sys.executable, "-m", "autograder", "grade", "torch_demo", "-j",
-                       str(abs(jobs)), "--no-progress"] + (["--no-sandbox"] if jobs < 0 else [])
+                       str(count), "--no-progress", *flags]
                 seconds = _timed(cmd, root, env)
             results[label] = seconds
             print(f"{label:40s} {n} submissions in {seconds:6.1f} s = "

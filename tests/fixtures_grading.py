@@ -134,7 +134,7 @@ def put(root: Path, student: str, notebook, name: str = "np_demo",
 
 PROBE = r'''
 import os, glob
-_root = os.path.abspath("../../../..")
+_root = "ROOT"  # the course root, known to an attacker
 _found = {}
 for _name, _pattern in [("notebook_on_disk", "*.ipynb"),
                         ("solutions", _root + "/solutions/*/*.ipynb"),
@@ -156,7 +156,7 @@ with open("probe.txt", "w") as _h:
 
 VANDAL = r'''
 import os, glob
-_root = os.path.abspath("../../../..")
+_root = "ROOT"  # the course root, known to an attacker
 _results = []
 for _target in glob.glob(_root + "/autograder/submitted/*/*/*.ipynb") + \
         glob.glob(_root + "/solutions/*/*.ipynb") + [_root + "/autograder/gradebook.db",
@@ -235,9 +235,11 @@ def hostile_class(root: Path) -> dict[str, tuple[str, float]]:
         cell.metadata = {}
     add("stripper", stripped, "ok", 4)
     add("invalid", "{ this is not json", "invalid-notebook", 0)
-    add("reader", answer(nb, {"mean_abs": PROBE.replace("REPO", str(REPO)) + NP_WRONG["mean_abs"],
+    probe = PROBE.replace("REPO", str(REPO)).replace("ROOT", str(root))
+    add("reader", answer(nb, {"mean_abs": probe + NP_WRONG["mean_abs"],
                               "clip01": NP_WRONG["clip01"]}), "ok", 0)
-    add("vandal", answer(nb, {"mean_abs": VANDAL + NP_CORRECT["mean_abs"],
+    vandal = VANDAL.replace("ROOT", str(root))
+    add("vandal", answer(nb, {"mean_abs": vandal + NP_CORRECT["mean_abs"],
                               "clip01": NP_CORRECT["clip01"]}), "ok", 4)
     return expected
 

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.slow
 @pytest.mark.skipif(sandbox.bwrap_path() is None, reason="bubblewrap does not work here")
 def test_plain_nbgrader_autograde_cannot_read_solutions_or_gradebook(tmp_path):
     root = make_course(tmp_path)
-    probe = PROBE.replace("REPO", str(REPO))
+    probe = PROBE.replace("REPO", str(REPO)).replace("ROOT", str(root))
     put(root, "spy", answer(release(root), {"mean_abs": probe + NP_CORRECT["mean_abs"],
                                             "clip01": NP_CORRECT["clip01"]}))
     result = run_nbgrader(root, "autograde", "np_demo")

@@ -1,0 +1,239 @@
+"""Pre-warmed grading kernels: one sandboxed zygote per grading worker forks every student kernel.
+
+Starting a kernel that imports torch costs about 3 s of CPU (sandbox, interpreter, ipykernel,
+``import torch``), more than grading a small notebook. A grading worker (``autograder grade``)
+therefore starts one :class:`Zygote`: a process in the same bubblewrap sandbox as a fresh kernel
+(``sandbox.bwrap_command``) that has imported the guard, ipykernel, NumPy and torch once. The
+sandbox launcher (``python -m autograder.sandbox``, the kernel nbgrader starts) finds the zygote
+through ``CNN_SANDBOX_ZYGOTE`` and asks it for a kernel (:func:`run_kernel`) instead of starting a
+new sandbox. The zygote serves one kernel at a time and after each one kills every process the
+kernel left, empties ``/tmp``, ``/dev/shm`` and the slot: the next student starts clean.
+
+Where files live: the kernel's working folder is the *slot* (a folder bound into the sandbox)
+into which the launcher copies the submission's files (never its notebooks) and from which it
+copies back what the kernel wrote once it has ended; the zygote's socket
+lives in a folder outside the sandbox's view (it reaches the zygote as an open descriptor).
+Plain ``nbgrader autograde`` and the formgrader set no ``CNN_SANDBOX_ZYGOTE`` and start a fresh
+sandbox per kernel, as does ``autograder grade --fresh-kernels``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from . import sandbox
+
+ENV_ZYGOTE = "CNN_SANDBOX_ZYGOTE"  # the zygote's socket (host path)
+ENV_SLOT = "CNN_SANDBOX_SLOT"  # the kernel's working folder (host path, bound into the sandbox)
+ENV_CONNECTION_DIR = "CNN_SANDBOX_CONNECTION_DIR"
+
+#: Imported once by the zygote; a kernel that imports them again pays nothing.
+PRELOAD = ("numpy", "numpy.testing", "torch", "torch.nn", "torch.nn.functional", "matplotlib",
+           "matplotlib.font_manager")
+INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
+
+
+def _program() -> str:
+    """The zygote's source: the kernel guard's, then the zygote's, then the call of ``serve``."""
+    here = Path(__file__).parent
+    return ((here / "kernel_guard.py").read_text() + "\n" + (here / "kernel_zygote.py").read_text()
+            + "\nimport json as _j, sys as _s\nserve(_j.loads(_s.argv[1]))\n")
+
+
+def _limit_zygote() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C in the grader stops the worker, not us
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # die with the worker
+    except (OSError, AttributeError):
+        pass
+
+
+class Zygote:
+    """A grading worker's kernel factory in its own sandbox; see the module docstring."""
+
+    def __init__(self, connection_dir: Path) -> None:
+        self.connection_dir = Path(connection_dir).resolve()
+        self.process: subprocess.Popen | None = None
+        self.home: Path | None = None
+        self.slot: Path | None = None
+
+    @property
+    def socket_path(self) -> str:
+        return str(self.home / "socket")
+
+    def start(self, timeout: float = 120.0) -> None:
+        """Start the zygote and wait until it answers; raise RuntimeError if it does not."""
+        bwrap = sandbox.bwrap_path()
+        if bwrap is None:
+            raise RuntimeError("no working bubblewrap")
+        self.home = Path(tempfile.mkdtemp(prefix="cnn-zygote-"))  # /tmp is a tmpfs in the sandbox
+        self.slot = Path(tempfile.mkdtemp(prefix="cnn-slot-"))
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(self.socket_path)
+        listener.listen(8)
+        memory_mb = sandbox._int_env(sandbox.ENV_MEMORY, sandbox.DEFAULT_MEMORY_MB)
+        settings = {
+            "fd": listener.fileno(), "slot": str(self.slot),
+            "connection_dir": str(self.connection_dir), "preload": list(PRELOAD),
+            "memory_mb": memory_mb, "data_limit": bool(sandbox.gpu_devices()),
+            "cpu_s": sandbox._int_env(sandbox.ENV_CPU, sandbox.DEFAULT_CPU_S),
+            "wall_s": sandbox._int_env(sandbox.ENV_WALL, sandbox.DEFAULT_WALL_S),
+            "file_size": sandbox.FILE_SIZE_LIMIT,
+            "mpl_backend": os.environ.get("MPLBACKEND", INLINE_BACKEND),
+        }
+        kernel = [sys.executable, "-c", _program(), json.dumps(settings)]
+        command = sandbox.bwrap_command(bwrap, self.slot, self.connection_dir / "kernel.json", kernel)
+        self.process = subprocess.Popen(command, pass_fds=(listener.fileno(),),
+                                        stdin=subprocess.DEVNULL, preexec_fn=_limit_zygote)
+        listener.close()
+        deadline = time.monotonic() + timeout
+        while not self.ping(timeout=2.0):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError("the kernel zygote did not start")
+            time.sleep(0.1)
+        os.environ.update({ENV_ZYGOTE: self.socket_path, ENV_SLOT: str(self.slot),
+                           ENV_CONNECTION_DIR: str(self.connection_dir)})
+
+    def ping(self, timeout: float = 5.0) -> bool:
+        """True when the zygote is alive and idle (answers a ping within ``timeout`` seconds)."""
+        if self.process is None or self.process.poll() is not None:
+            return False
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
+                client.settimeout(timeout)
+                client.connect(self.socket_path)
+                client.sendall(b'{"ping": true}\n')
+                return json.loads(client.makefile().readline() or "{}").get("pong") is True
+        except (OSError, ValueError):
+            return False
+
+    def stop(self) -> None:
+        """Kill the zygote (and so its sandbox) and remove its folders."""
+        for name in (ENV_ZYGOTE, ENV_SLOT, ENV_CONNECTION_DIR):
+            os.environ.pop(name, None)
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        for folder in (self.home, self.slot):
+            if folder is not None:
+                shutil.rmtree(folder, ignore_errors=True)
+        self.process = self.home = self.slot = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+
+# --- in the sandbox launcher -------------------------------------------------------------------
+
+def _mirror(source: Path, dest: Path) -> None:
+    """Copy the tree ``source`` into ``dest`` without following a symlink on either side.
+
+    Notebooks are skipped both ways: going in they hold the hidden tests, coming out nbgrader
+    writes them. A symlink is copied as a symlink; one in ``dest`` is replaced, never written through.
+    """
+    for folder, dirs, files in os.walk(source):
+        here = Path(folder)
+        target = dest / here.relative_to(source)
+        links = [name for name in dirs if (here / name).is_symlink()]  # listed, not entered
+        dirs[:] = [name for name in dirs if name not in links]
+        for name in dirs:
+            path = target / name
+            if path.is_symlink() or (path.exists() and not path.is_dir()):
+                path.unlink()
+            path.mkdir(exist_ok=True)
+        for name in files + links:
+            path = target / name
+            if name.endswith(".ipynb"):
+                continue
+            if path.is_symlink() or path.is_file():
+                path.unlink()
+            elif path.is_dir():
+                shutil.rmtree(path)
+            shutil.copyfile(here / name, path, follow_symlinks=False)
+
+
+def _empty(folder: Path) -> None:
+    for entry in folder.iterdir():
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+
+
+def _read(client: socket.socket) -> dict:
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = client.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    try:
+        message = json.loads(data.decode() or "{}")
+    except ValueError:
+        return {}
+    return message if isinstance(message, dict) else {}
+
+
+def run_kernel(connection_file: Path, workdir: Path) -> dict | None:
+    """Have the worker's zygote run this kernel; its ``{"exit", "cpu_s", "walled"}`` at the end.
+
+    None when there is no zygote to use (not set, wrong connection folder, not answering): the
+    launcher then starts a fresh sandbox. Signals the launcher gets (interrupt, terminate) are
+    relayed to the kernel; if the launcher is killed, the zygote kills the kernel.
+    """
+    path, slot = os.environ.get(ENV_ZYGOTE), os.environ.get(ENV_SLOT)
+    connection_dir = os.environ.get(ENV_CONNECTION_DIR)
+    if not (path and slot and connection_dir) or connection_file.parent != Path(connection_dir):
+        return None
+    client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        client.settimeout(30)
+        client.connect(path)
+        client.sendall((json.dumps({"kernel": connection_file.name}) + "\n").encode())
+        if not _read(client).get("ready"):
+            return None
+        _empty(Path(slot))  # empty already, unless a zygote died before cleaning up
+        _mirror(workdir, Path(slot))
+        client.sendall(b'{"go": true}\n')
+        if "pid" not in _read(client):
+            return None
+    except OSError:
+        client.close()
+        return None
+
+    def relay(signum, _frame) -> None:
+        try:
+            client.sendall((json.dumps({"signal": int(signum)}) + "\n").encode())
+        except OSError:
+            pass
+
+    signal.signal(signal.SIGINT, relay)
+    signal.signal(signal.SIGTERM, relay)
+    client.settimeout(None)
+    result = _read(client)
+    if "exit" not in result:
+        client.close()
+        return {"exit": -int(signal.SIGKILL), "cpu_s": 0.0, "walled": False, "zygote_died": True}
+    try:  # what the kernel wrote in its folder lands in the autograded folder, as without a zygote
+        _mirror(Path(slot), workdir)
+    except OSError as error:
+        print(f"[autograder] could not copy the kernel's files back: {error}", file=sys.stderr)
+    try:
+        client.sendall(b'{"collected": true}\n')
+    except OSError:
+        pass
+    client.close()
+    return result

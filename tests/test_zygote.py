@@ -1,0 +1,149 @@
+"""Pre-warmed grading kernels (autograder/zygote.py): fast, and each student starts clean.
+
+One worker (``-j 1``) grades the students in name order, so every kernel below is forked by the
+same zygote, right after the previous student's. A planter leaves processes and files behind;
+the observer that follows must see none of it. A kernel that kills or stops the zygote costs
+only its own points.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+from pathlib import Path
+
+import pytest
+from fixtures_grading import NP_CORRECT, answer, make_course, put, release, run_cli, statuses
+
+from autograder import sandbox
+from autograder.zygote import _mirror
+
+pytestmark = pytest.mark.skipif(sandbox.bwrap_path() is None,
+                                reason="needs bubblewrap (installed by .ci/run)")
+
+PLANT = r'''
+import os, subprocess, sys
+subprocess.Popen(["sleep", "600"], start_new_session=True)
+if os.fork() == 0:  # a daemon: double fork, own session, keeps writing
+    os.setsid()
+    if os.fork() == 0:
+        import time
+        while True:
+            with open("/tmp/daemon-alive", "a") as _h:
+                _h.write("x")
+            time.sleep(0.05)
+    os._exit(0)
+startup = os.path.expanduser("~/.ipython/profile_default/startup")
+os.makedirs(startup, exist_ok=True)
+with open(os.path.join(startup, "00-evil.py"), "w") as _h:
+    _h.write("import numpy as np\nnp.allclose = lambda *a, **k: True\n"
+             "open('/tmp/startup-ran', 'w').close()\n")
+for _path in ("/tmp/planted", "/dev/shm/planted", "planted.txt", "../next-to-slot"):
+    with open(_path, "w") as _h:
+        _h.write("planted")
+'''
+
+OBSERVE = r'''
+import os
+_me, _parent = os.getpid(), os.getppid()
+_ancestors = {1, _me, _parent}
+_others = []
+for _pid in os.listdir("/proc"):
+    if _pid.isdigit() and int(_pid) not in _ancestors:
+        try:
+            with open(f"/proc/{_pid}/cmdline", "rb") as _h:
+                _others.append(_h.read().replace(b"\0", b" ").decode(errors="replace"))
+        except OSError:
+            pass
+_seen = {
+    "processes": _others,
+    "files": [p for p in ("/tmp/planted", "/dev/shm/planted", "planted.txt", "../next-to-slot",
+                          "/tmp/daemon-alive", "/tmp/startup-ran",
+                          os.path.expanduser("~/.ipython/profile_default/startup/00-evil.py"))
+              if os.path.exists(p)],
+    "cwd_files": sorted(os.listdir(".")),
+}
+with open("observed.txt", "w") as _h:
+    _h.write(repr(_seen))
+'''
+
+
+def _submit(root: Path, student: str, mean_abs_prefix: str) -> None:
+    notebook = answer(release(root), {"mean_abs": mean_abs_prefix + NP_CORRECT["mean_abs"],
+                                      "clip01": NP_CORRECT["clip01"]})
+    put(root, student, notebook)
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    root = make_course(tmp_path_factory.mktemp("zygote"))
+    _submit(root, "a_planter", PLANT)
+    _submit(root, "b_observer", OBSERVE)
+    _submit(root, "c_zygote_killer", "import os\nos.kill(os.getppid(), 9)\n")
+    _submit(root, "d_after_killer", OBSERVE)
+    _submit(root, "e_zygote_stopper", "import os, signal\nos.kill(os.getppid(), signal.SIGSTOP)\n")
+    _submit(root, "f_after_stopper", "")
+    (root / "autograder/submitted/b_observer/np_demo/data.txt").write_text("the student's file")
+    result = run_cli(root, "grade", "np_demo", "-j", "1", "--no-progress", "--require-sandbox")
+    return root, statuses(root), result
+
+
+def _observed(root: Path, student: str) -> dict:
+    path = root / "autograder/autograded" / student / "np_demo" / "observed.txt"
+    return ast.literal_eval(path.read_text())
+
+
+def test_kernels_were_forked_by_the_zygote(graded):
+    root, rows, result = graded
+    assert "pre-warmed kernels unavailable" not in result.stderr
+    assert rows["a_planter"]["status"] == "ok" and float(rows["a_planter"]["total"]) == 4
+
+
+def test_the_next_student_sees_nothing_the_previous_one_left(graded):
+    root, rows, _ = graded
+    seen = _observed(root, "b_observer")
+    assert seen["processes"] == [], seen
+    assert seen["files"] == [], seen
+    assert float(rows["b_observer"]["total"]) == 4  # the planted startup file did not run
+
+
+def test_the_kernel_works_in_a_copy_of_its_own_folder(graded):
+    root = graded[0]
+    seen = _observed(root, "b_observer")
+    assert "data.txt" in seen["cwd_files"]  # the submission's files are there ...
+    assert not any(name.endswith(".ipynb") for name in seen["cwd_files"])  # ... not the notebook
+    own = root / "autograder/autograded/a_planter/np_demo/planted.txt"
+    assert own.read_text() == "planted"  # what a kernel writes lands in its autograded folder
+    assert not (root / "autograder/autograded/b_observer/np_demo/planted.txt").exists()
+
+
+def test_a_kernel_that_kills_or_stops_the_zygote_costs_only_its_own_points(graded):
+    root, rows, _ = graded
+    assert rows["c_zygote_killer"]["status"] == "kernel-died"
+    assert float(rows["c_zygote_killer"]["total"]) == 0
+    assert "sandbox ended" in rows["c_zygote_killer"]["reason"]
+    assert (rows["d_after_killer"]["status"], float(rows["d_after_killer"]["total"])) == ("ok", 4)
+    assert _observed(root, "d_after_killer")["processes"] == []
+    assert float(rows["e_zygote_stopper"]["total"]) == 4  # its code is otherwise correct
+    assert (rows["f_after_stopper"]["status"], float(rows["f_after_stopper"]["total"])) == ("ok", 4)
+
+
+def test_copying_back_never_follows_a_symlink(tmp_path):
+    outside = tmp_path / "outside.txt"
+    outside.write_text("precious")
+    slot, workdir = tmp_path / "slot", tmp_path / "work"
+    slot.mkdir()
+    workdir.mkdir()
+    os.symlink(outside, workdir / "out.txt")  # a link in the destination ...
+    (slot / "out.txt").write_text("student bytes")  # ... is replaced, not written through
+    os.symlink("/etc/hostname", slot / "link")  # a link in the source stays a link
+    (slot / "sub").mkdir()
+    (slot / "sub" / "f.txt").write_text("f")
+    (slot / "answer.ipynb").write_text("{}")  # notebooks never travel
+    _mirror(slot, workdir)
+    assert outside.read_text() == "precious"
+    assert (workdir / "out.txt").read_text() == "student bytes"
+    assert not (workdir / "out.txt").is_symlink()
+    assert os.readlink(workdir / "link") == "/etc/hostname"
+    assert (workdir / "sub" / "f.txt").read_text() == "f"
+    assert not (workdir / "answer.ipynb").exists()
