@@ -216,4 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
         os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")  # alembic
     args = build_parser().parse_args(argv)
+    from .course import quiet_nbgrader_warnings
+
+    quiet_nbgrader_warnings()
     return args.func(args)

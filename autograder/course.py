@@ -46,6 +46,15 @@ class Course:
             if self.source.is_dir() else []
 
 
+def quiet_nbgrader_warnings() -> None:
+    """Hide SQLAlchemy's ``SAWarning`` about nbgrader's own session use (harmless, and noisy)."""
+    import warnings
+
+    from sqlalchemy.exc import SAWarning
+
+    warnings.filterwarnings("ignore", category=SAWarning, module=r"nbgrader\.")
+
+
 def load_app(root: Path):
     """An initialized nbgrader app (config from ``root/nbgrader_config.py``); cwd becomes root."""
     from nbgrader.apps.baseapp import NbGrader

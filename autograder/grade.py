@@ -103,8 +103,9 @@ def init_worker(root: str, db_url: str, cell_timeout: int | None, prewarm: bool 
     os.environ.update(THREAD_ENV)
     from traitlets.config import Config
 
-    from .course import make_api
+    from .course import make_api, quiet_nbgrader_warnings
 
+    quiet_nbgrader_warnings()
     _api, course = make_api(Path(root), db_url or None)
     if cell_timeout:
         _api.update_config(Config({"Execute": {"timeout": cell_timeout}}))

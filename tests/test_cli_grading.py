@@ -112,8 +112,10 @@ def test_check_full_and_visible_only(tmp_path):
     mine.parent.mkdir(parents=True)
     nbformat.write(answer(release(root), {"mean_abs": NP_WRONG["mean_abs"],
                                            "clip01": NP_CORRECT["clip01"]}), mine)
-    full = run_cli(root, "check", str(mine)).stdout
+    checked = run_cli(root, "check", str(mine))
+    full = checked.stdout
     assert "full: visible and hidden tests" in full
+    assert "Warning" not in checked.stderr, checked.stderr  # a student sees a report, not noise
     assert "FAIL  test_mean_abs_hidden (hidden): 0/2" in full and "PASS  test_clip01: 1/1" in full
     assert "8675309" not in full
     visible = run_cli(tmp_path, "check", str(mine), "--repo", str(tmp_path)).stdout
