@@ -9,6 +9,12 @@ Shapes: LeNet-5's second convolution and a CIFAR-sized 3x3 layer. Ratios = NumPy
 (median of several repetitions, each measured alternately). Targets: forward <= 2x,
 backward <= 4x.
 
+NumPy's matrix products run in its bundled OpenBLAS, which picks its kernels (AVX2 "Haswell",
+AVX-512 "SkylakeX", ...) from the CPU, unless ``OPENBLAS_CORETYPE`` forces a set. The machines
+of this project set ``OPENBLAS_CORETYPE=Haswell`` in their environment, so NumPy runs AVX2
+kernels while torch uses AVX-512. When the variable is set, the script measures a second time in
+a subprocess without it (OpenBLAS's own choice) and prints both.
+
     python bench/conv_numpy_vs_torch.py [--threads 1] [--repeat 7] [--json out.json]
 """
 
@@ -16,7 +22,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -30,6 +39,23 @@ SHAPES = {
                                                         stride=1, padding=1, loop_batch=1),
 }
 TARGETS = {"forward": 2.0, "backward": 4.0}
+
+
+def openblas_core() -> str | None:
+    """The kernel set NumPy's OpenBLAS chose at run time (e.g. 'Haswell'); None if unknown."""
+    import ctypes
+
+    import numpy
+
+    for path in sorted((Path(numpy.__file__).parent.parent / "numpy.libs").glob("*openblas*")):
+        library = ctypes.CDLL(str(path))
+        for name in ("scipy_openblas_get_corename64_", "scipy_openblas_get_corename",
+                     "openblas_get_corename64_", "openblas_get_corename"):
+            function = getattr(library, name, None)
+            if function is not None:
+                function.restype = ctypes.c_char_p
+                return function().decode()
+    return None
 
 
 def find_solution_notebook() -> Path:
@@ -133,6 +159,17 @@ def main(argv: list[str] | None = None) -> dict:
                       if kind in TARGETS else "")
             print(f"  {kind:9s} numpy {f['numpy_ms']:10.3f} ms  torch {f['torch_ms']:8.3f} ms  "
                   f"ratio {f['ratio']:9.1f}x{note}{target}")
+    result["openblas_core"] = openblas_core()
+    forced = os.environ.get("OPENBLAS_CORETYPE")
+    if forced:
+        print(f"\nOPENBLAS_CORETYPE={forced} is set (OpenBLAS kernels: {result['openblas_core']}); "
+              "again without it, with OpenBLAS's own choice:", flush=True)
+        environment = {k: v for k, v in os.environ.items() if k != "OPENBLAS_CORETYPE"}
+        with tempfile.TemporaryDirectory() as scratch:
+            out = Path(scratch) / "autodetected.json"
+            subprocess.run([sys.executable, __file__, "--threads", str(args.threads), "--repeat",
+                            str(args.repeat), "--json", str(out)], check=True, env=environment)
+            result["openblas_autodetected"] = json.loads(out.read_text())
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))
     return result

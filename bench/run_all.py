@@ -75,6 +75,17 @@ def conv_section(data: dict) -> list[str]:
             f"**{f['forward']['ratio']:.1f}x** ({f['forward']['numpy_ms']:.2f} vs "
             f"{f['forward']['torch_ms']:.2f} ms) | **{f['backward']['ratio']:.1f}x** "
             f"({f['backward']['numpy_ms']:.2f} vs {f['backward']['torch_ms']:.2f} ms) |")
+    auto = data.get("openblas_autodetected")
+    if auto:
+        lines += ["", f"This machine's environment sets `OPENBLAS_CORETYPE`, so NumPy's OpenBLAS "
+                  f"ran its `{data['openblas_core']}` kernels above. The same run in a subprocess "
+                  f"without the variable (OpenBLAS's own choice: `{auto['openblas_core']}`):", "",
+                  "| layer shape | vectorized forward | backward |", "|---|---|---|"]
+        for shape, f in auto["shapes"].items():
+            lines.append(f"| {shape} | **{f['forward']['ratio']:.1f}x** "
+                         f"({f['forward']['numpy_ms']:.2f} vs {f['forward']['torch_ms']:.2f} ms) | "
+                         f"**{f['backward']['ratio']:.1f}x** ({f['backward']['numpy_ms']:.2f} vs "
+                         f"{f['backward']['torch_ms']:.2f} ms) |")
     return lines + [""]
 
 

@@ -34,7 +34,7 @@ MISTAKES = [
                                      "out = weight[:, :, ::-1, ::-1].reshape(c_out, -1)")),
             FORWARD + VECTORIZED, "your result matches true convolution (kernel flipped)"),
     Mistake("forward_padding_one_side",
-            _edit("conv2d_forward", ("(ph, ph), (pw, pw)", "(2 * ph, 0), (2 * pw, 0)")),
+            _edit("conv2d_forward", ("xp[:, ph:ph + h, pw:pw + w] =", "xp[:, 2 * ph:, 2 * pw:] =")),
             FORWARD + VECTORIZED, "pad `padding` zeros on all four sides"),
     Mistake("forward_stride_swapped",
             _edit("conv2d_forward", ("sh, sw = pair(stride)", "sw, sh = pair(stride)")),
