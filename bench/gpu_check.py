@@ -94,7 +94,7 @@ def check_training(log) -> list[str]:
         mnist1d = train_mnist1d.main(["--device", "cuda", "--models", "lecture02"])
     log(buffer.getvalue().rstrip())
     if not mnist1d["lecture02"]["device"].startswith("cuda"):
-        failures.append(f"train_mnist1d ran on {mnist1d['course']['device']}")
+        failures.append(f"train_mnist1d ran on {mnist1d['lecture02']['device']}")
     return failures
 
 
