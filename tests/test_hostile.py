@@ -14,13 +14,15 @@ from fixtures_grading import SECRET, hostile_class, make_course, run_cli, status
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def graded(tmp_path_factory):
+@pytest.fixture(scope="module", params=["pre-warmed", "fresh-kernels"])
+def graded(tmp_path_factory, request):
+    """The class graded with kernels forked by the zygote, and with a fresh sandbox each."""
     root = make_course(tmp_path_factory.mktemp("hostile"))
     expected = hostile_class(root)
     before = tree_hashes(root)
+    mode = ["--fresh-kernels"] if request.param == "fresh-kernels" else []
     result = run_cli(root, "grade", "np_demo", "-j", "2", "--timeout", "3", "--memory-mb",
-                     "2048", "--no-progress", "--require-sandbox")
+                     "2048", "--no-progress", "--require-sandbox", *mode)
     return root, expected, before, result
 
 
