@@ -147,3 +147,20 @@ def test_copying_back_never_follows_a_symlink(tmp_path):
     assert os.readlink(workdir / "link") == "/etc/hostname"
     assert (workdir / "sub" / "f.txt").read_text() == "f"
     assert not (workdir / "answer.ipynb").exists()
+
+
+def test_a_real_assignment_gets_full_marks_through_the_zygote(tmp_path):
+    """a5_transfer loads ``pretrained_smallcnn.pt`` from its folder and trains with torch."""
+    import csv
+
+    from course import course_copy, submit
+
+    root = course_copy(tmp_path, ["a5_transfer"])
+    run_cli(root, "release", "a5_transfer")
+    for notebook in sorted((root / "solutions" / "a5_transfer").glob("*.ipynb")):
+        submit(root, "a5_transfer", "instructor", notebook, notebook.stem)
+    run_cli(root, "grade", "a5_transfer", "-j", "1", "--no-progress", "--require-sandbox")
+    run_cli(root, "export", "a5_transfer")
+    with open(root / "autograder/reports/a5_transfer/summary.csv") as handle:
+        items = list(csv.DictReader(handle))
+    assert items and all(float(i["mean"]) == float(i["max_points"]) for i in items), items
