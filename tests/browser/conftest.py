@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -118,6 +119,7 @@ class LectureRun:
     seconds: float | None = None
     prompts: list[str] = field(default_factory=list)
     closed: bool = False
+    reruns: int = 0
 
 
 class LectureRunner:
@@ -160,6 +162,15 @@ class LectureRunner:
     def _poll(self, run: LectureRun) -> bool:
         if run.seconds is None:
             done, run.prompts = run_all_state(run.page)
+            unrun = [p for p in run.prompts if not re.search(r"\d", p)]
+            if done and unrun and run.reruns < 1:
+                # Run All ended with cells never run. Seen once on a loaded machine: JupyterLab
+                # replaced the kernel it had just started, which dropped the queued cells. Run
+                # All once more; a cell that really fails fails again and is reported then.
+                run.reruns += 1
+                print(f"{run.name}: Run All stopped early ({len(unrun)} cells not run); again")
+                start_run_all(run.page)
+                return False
             if done:
                 run.seconds = time.monotonic() - run.started
         return run.seconds is not None
