@@ -26,6 +26,7 @@ import selectors as _selectors
 import signal as _signal
 import socket as _socket
 import time as _time
+import traceback as _traceback
 
 _PR_SET_PDEATHSIG, _PR_SET_DUMPABLE, _PR_SET_CHILD_SUBREAPER = 1, 4, 36
 _RELAYED_SIGNALS = {int(_signal.SIGINT), int(_signal.SIGTERM), int(_signal.SIGKILL)}
@@ -180,13 +181,19 @@ def _serve_kernel(listener, connection, lines: _Lines, name: str) -> None:
     connection.settimeout(None)
     connection_file = _os.path.join(settings["connection_dir"], _os.path.basename(name))
     pid = _os.fork()
-    if pid == 0:  # the student's kernel
+    if pid == 0:  # the student's kernel; never returns into the zygote's loop
+        code = 1
         try:
             listener.close()
             connection.close()
             _become_kernel(settings, connection_file)
+            code = 0
+        except SystemExit as stop:
+            code = stop.code if isinstance(stop.code, int) else 1
+        except BaseException:  # noqa: BLE001  (the kernel could not start: say why, exit 1)
+            _traceback.print_exc()
         finally:
-            _os._exit(0)
+            _os._exit(code)
     _send(connection, {"pid": pid})
     selector = _selectors.DefaultSelector()
     pidfd = _os.pidfd_open(pid)
