@@ -62,6 +62,7 @@ _seen = {
                           os.path.expanduser("~/.ipython/profile_default/startup/00-evil.py"))
               if os.path.exists(p)],
     "cwd_files": sorted(os.listdir(".")),
+    "forked_by_zygote": b"def serve(" in open(f"/proc/{_parent}/cmdline", "rb").read(),
 }
 with open("observed.txt", "w") as _h:
     _h.write(repr(_seen))
@@ -96,6 +97,7 @@ def _observed(root: Path, student: str) -> dict:
 def test_kernels_were_forked_by_the_zygote(graded):
     root, rows, result = graded
     assert "pre-warmed kernels unavailable" not in result.stderr
+    assert _observed(root, "b_observer")["forked_by_zygote"]
     assert rows["a_planter"]["status"] == "ok" and float(rows["a_planter"]["total"]) == 4
 
 
