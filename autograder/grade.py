@@ -16,7 +16,6 @@ import json
 import multiprocessing
 import os
 import random
-import signal
 import sys
 import tempfile
 import time
@@ -87,19 +86,10 @@ _db_url = ""
 _zygote = None
 
 
-def _die_with_parent() -> None:
-    try:
-        import ctypes
-
-        ctypes.CDLL(None).prctl(1, signal.SIGKILL)
-    except (OSError, AttributeError):
-        pass
-
-
 def init_worker(root: str, db_url: str, cell_timeout: int | None, prewarm: bool = True) -> None:
     """Load the course config once per worker process; start its kernel zygote if it can."""
     global _api, _db_url
-    _die_with_parent()
+    sandbox.die_with_parent()
     os.environ.update(THREAD_ENV)
     from traitlets.config import Config
 

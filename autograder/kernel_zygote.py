@@ -177,6 +177,7 @@ def _serve_kernel(listener, connection, lines: _Lines, name: str) -> None:
     settings = _SETTINGS
     _send(connection, {"ready": True})  # nothing else runs and the slot is empty: fill it now
     if not lines.next().get("go"):
+        _clean_up()  # the launcher may have copied files into the slot before it went away
         return
     connection.settimeout(None)
     connection_file = _os.path.join(settings["connection_dir"], _os.path.basename(name))

@@ -157,7 +157,18 @@ def private_connection_file() -> str:
 
 # --- the launcher ------------------------------------------------------------------------------
 
-def _int_env(name: str, default: int) -> int:
+def die_with_parent() -> None:
+    """SIGKILL this process when its parent dies (Linux ``PR_SET_PDEATHSIG``; no-op elsewhere)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass
+
+
+def int_env(name: str, default: int) -> int:
+    """The integer in environment variable ``name`` (``default`` when unset or not a number)."""
     try:
         return int(float(os.environ.get(name, default)))
     except ValueError:
@@ -229,7 +240,6 @@ def bwrap_command(bwrap: str, workdir: Path, connection_file: Path, kernel: list
 
 def _limit_child(memory_mb: int, cpu_s: int, use_data_limit: bool):
     def apply() -> None:
-        import ctypes
         import resource
 
         # bwrap must survive the SIGINT that interrupts the kernel (sent to the process group);
@@ -243,10 +253,7 @@ def _limit_child(memory_mb: int, cpu_s: int, use_data_limit: bool):
             resource.setrlimit(resource.RLIMIT_CPU, (cpu_s, cpu_s + 5))
         resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_SIZE_LIMIT, FILE_SIZE_LIMIT))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        try:  # die with the launcher (PR_SET_PDEATHSIG)
-            ctypes.CDLL(None).prctl(1, signal.SIGKILL)
-        except (OSError, AttributeError):
-            pass
+        die_with_parent()  # with the launcher
     return apply
 
 
@@ -276,11 +283,10 @@ def _exit_reason(code: int, cpu_used: float, cpu_s: int, walled: bool, wall_s: i
     return f"kernel exited with code {code} (os._exit / sys.exit from student code?)"
 
 
-def _run_fresh(command: list[str], memory_mb: int, cpu_s: int,
+def _run_fresh(command: list[str], sandboxed: bool, memory_mb: int, cpu_s: int,
                wall_s: int) -> tuple[int, float, bool]:
     """Run the kernel as our child with the limits; ``(exit code, CPU seconds, walled)``."""
-    _report({"event": "start", "sandbox": "bwrap" if command[0].endswith("bwrap") else "none",
-             "pid": os.getpid()})
+    _report({"event": "start", "sandbox": "bwrap" if sandboxed else "none", "pid": os.getpid()})
     child = subprocess.Popen(command, preexec_fn=_limit_child(memory_mb, cpu_s,
                                                               bool(gpu_devices())))
 
@@ -304,19 +310,14 @@ def _run_fresh(command: list[str], memory_mb: int, cpu_s: int,
 def main(argv: list[str] | None = None) -> int:
     """Launch a sandboxed, limited kernel: ``python -m autograder.sandbox -f CONNECTION_FILE``."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    try:  # die with the process that started the kernel (e.g. a grader killed with -9)
-        import ctypes
-
-        ctypes.CDLL(None).prctl(1, signal.SIGKILL)
-    except (OSError, AttributeError):
-        pass
+    die_with_parent()  # with the process that started the kernel (e.g. a grader killed with -9)
     connection_file = Path(argv[argv.index("-f") + 1]).resolve()
     guard = Path(__file__).with_name("kernel_guard.py").read_text() + "\nmain()\n"
     kernel = [sys.executable, "-c", guard, "-f", str(connection_file),
               "--HistoryManager.enabled=False"]
-    memory_mb = _int_env(ENV_MEMORY, DEFAULT_MEMORY_MB)
-    cpu_s = _int_env(ENV_CPU, DEFAULT_CPU_S)
-    wall_s = _int_env(ENV_WALL, DEFAULT_WALL_S)
+    memory_mb = int_env(ENV_MEMORY, DEFAULT_MEMORY_MB)
+    cpu_s = int_env(ENV_CPU, DEFAULT_CPU_S)
+    wall_s = int_env(ENV_WALL, DEFAULT_WALL_S)
     workdir = Path.cwd().resolve()
     bwrap = bwrap_path() if os.environ.get(ENV_MODE, "auto") != "off" else None
     if bwrap is None and os.environ.get(ENV_MODE) == "bwrap":
@@ -341,7 +342,7 @@ def main(argv: list[str] | None = None) -> int:
             print("[autograder] WARNING: no bwrap sandbox; running the kernel unsandboxed",
                   file=sys.stderr)
         command = bwrap_command(bwrap, workdir, connection_file, kernel) if bwrap else kernel
-        code, cpu_used, walled = _run_fresh(command, memory_mb, cpu_s, wall_s)
+        code, cpu_used, walled = _run_fresh(command, bwrap is not None, memory_mb, cpu_s, wall_s)
     if code != 0 or walled:
         reason = _exit_reason(code, cpu_used, cpu_s, walled, wall_s)
         _report({"event": "exit", "code": code, "reason": reason, "cpu_s": round(cpu_used, 1),

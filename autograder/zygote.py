@@ -51,12 +51,7 @@ def _program() -> str:
 
 def _limit_zygote() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C in the grader stops the worker, not us
-    try:
-        import ctypes
-
-        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # die with the worker
-    except (OSError, AttributeError):
-        pass
+    sandbox.die_with_parent()  # with the worker
 
 
 class Zygote:
@@ -82,13 +77,13 @@ class Zygote:
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         listener.bind(self.socket_path)
         listener.listen(8)
-        memory_mb = sandbox._int_env(sandbox.ENV_MEMORY, sandbox.DEFAULT_MEMORY_MB)
         settings = {
             "fd": listener.fileno(), "slot": str(self.slot),
             "connection_dir": str(self.connection_dir), "preload": list(PRELOAD),
-            "memory_mb": memory_mb, "data_limit": bool(sandbox.gpu_devices()),
-            "cpu_s": sandbox._int_env(sandbox.ENV_CPU, sandbox.DEFAULT_CPU_S),
-            "wall_s": sandbox._int_env(sandbox.ENV_WALL, sandbox.DEFAULT_WALL_S),
+            "memory_mb": sandbox.int_env(sandbox.ENV_MEMORY, sandbox.DEFAULT_MEMORY_MB),
+            "data_limit": bool(sandbox.gpu_devices()),
+            "cpu_s": sandbox.int_env(sandbox.ENV_CPU, sandbox.DEFAULT_CPU_S),
+            "wall_s": sandbox.int_env(sandbox.ENV_WALL, sandbox.DEFAULT_WALL_S),
             "file_size": sandbox.FILE_SIZE_LIMIT,
             "mpl_backend": os.environ.get("MPLBACKEND", INLINE_BACKEND),
         }
@@ -115,8 +110,8 @@ class Zygote:
                 client.settimeout(timeout)
                 client.connect(self.socket_path)
                 client.sendall(b'{"ping": true}\n')
-                return json.loads(client.makefile().readline() or "{}").get("pong") is True
-        except (OSError, ValueError):
+                return _read(client).get("pong") is True
+        except OSError:
             return False
 
     def stop(self) -> None:
@@ -165,14 +160,6 @@ def _mirror(source: Path, dest: Path) -> None:
             shutil.copyfile(here / name, path, follow_symlinks=False)
 
 
-def _empty(folder: Path) -> None:
-    for entry in folder.iterdir():
-        if entry.is_dir() and not entry.is_symlink():
-            shutil.rmtree(entry, ignore_errors=True)
-        else:
-            entry.unlink(missing_ok=True)
-
-
 def _read(client: socket.socket) -> dict:
     data = b""
     while not data.endswith(b"\n"):
@@ -205,8 +192,7 @@ def run_kernel(connection_file: Path, workdir: Path) -> dict | None:
         client.sendall((json.dumps({"kernel": connection_file.name}) + "\n").encode())
         if not _read(client).get("ready"):
             return None
-        _empty(Path(slot))  # empty already, unless a zygote died before cleaning up
-        _mirror(workdir, Path(slot))
+        _mirror(workdir, Path(slot))  # the zygote emptied the slot before saying "ready"
         client.sendall(b'{"go": true}\n')
         if "pid" not in _read(client):
             return None
