@@ -10,12 +10,17 @@ and docs/grading.md.
 import os
 
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+from nbconvert.preprocessors import ClearMetadataPreprocessor
 from nbgrader.preprocessors import (
+    AssignLatePenalties,
     CheckCellMetadata,
     ClearOutput,
     DeduplicateIds,
     GetGrades,
+    IgnorePattern,
+    LimitOutput,
     OverwriteKernelspec,
+    SaveAutoGrades,
 )
 
 from autograder.nbgrader_plugins import (
@@ -25,6 +30,7 @@ from autograder.nbgrader_plugins import (
     RestoreMissingCells,
     StripStudentTags,
 )
+from autograder.outside import ExecuteWithChecks
 from autograder.sandbox import configure as configure_sandbox
 
 c = get_config()  # noqa: F821  (provided by traitlets when nbgrader loads this file)
@@ -40,6 +46,10 @@ c.CourseDirectory.feedback_directory = "autograder/feedback"
 c.CourseDirectory.solution_directory = "autograder/solution"
 c.CourseDirectory.source_with_tests_directory = "autograder/source_with_tests"
 c.CourseDirectory.db_url = "sqlite:///autograder/gradebook.db"
+# The grader-side checks (solutions/<id>/checks.py) are never copied into a release, an autograded
+# folder (the kernel's working folder) or feedback.
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "checks.py",
+                            ".grading"]
 c.ZipCollectApp.downloaded_directory = "autograder/downloaded"
 
 # Students are created on the fly when their submission is autograded.
@@ -72,7 +82,21 @@ c.OverwriteCells.add_missing_cells = True
 c.ZipCollectApp.collector_plugin = LmsFileNameCollector
 c.ZipCollectApp.archive_directory = "archive"
 
-# Execution: the course's kernel, a per-cell timeout.
+# Verdicts outside the kernel (autograder/outside.py): nbgrader's Execute is replaced by one that
+# runs each graded cell's probe in the kernel and decides its points here, from plain-data records,
+# with the checks in solutions/<id>/checks.py. Same list as nbgrader's default otherwise.
+c.Autograde.autograde_preprocessors = [
+    ExecuteWithChecks,
+    IgnorePattern,
+    ClearMetadataPreprocessor,
+    LimitOutput,
+    SaveAutoGrades,
+    AssignLatePenalties,
+    CheckCellMetadata,
+]
+c.ExecuteWithChecks.checks_directory = os.path.join(c.CourseDirectory.root, "solutions")
+
+# Execution: the course's kernel, a per-cell timeout (ExecuteWithChecks inherits Execute's config).
 c.Execute.timeout = 120
 c.Execute.startup_timeout = 120
 
