@@ -9,8 +9,7 @@ and docs/grading.md.
 
 import os
 
-from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
-from nbconvert.preprocessors import ClearMetadataPreprocessor
+from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import (
     AssignLatePenalties,
     CheckCellMetadata,
@@ -95,6 +94,11 @@ c.Autograde.autograde_preprocessors = [
     CheckCellMetadata,
 ]
 c.ExecuteWithChecks.checks_directory = os.path.join(c.CourseDirectory.root, "solutions")
+
+# Links planted in a submission (or left in an autograded folder) are removed before nbgrader copies
+# the folder's files, which would follow them on the host.
+c.Autograde.pre_convert_hook = "autograder.outside.drop_links"
+c.GenerateFeedback.pre_convert_hook = "autograder.outside.drop_links"
 
 # Execution: the course's kernel, a per-cell timeout (ExecuteWithChecks inherits Execute's config).
 c.Execute.timeout = 120

@@ -100,7 +100,11 @@ def cmd_feedback(args) -> int:
     results = generate(_root(args), args.assignment, args.student, args.db_url)
     for student, outcome in results.items():
         print(f"{student}: {outcome}")
-    return 0
+    withheld = [s for s, outcome in results.items() if outcome.startswith("removed")]
+    if withheld:
+        print(f"[autograder] files withheld from the feedback of {len(withheld)} student(s): "
+              "see above", file=sys.stderr)
+    return 1 if withheld else 0
 
 
 def cmd_export(args) -> int:
@@ -178,7 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--require-sandbox", action="store_true", help="fail if bwrap does not work")
     p.add_argument("--fresh-kernels", action="store_true",
                    help="start a fresh sandbox and interpreter per submission instead of forking "
-                        "pre-warmed kernels (slower; autograder/zygote.py)")
+                        "pre-warmed kernels (slower; autograder/sandbox/zygote.py)")
     p.add_argument("--db-url", help="gradebook URL (e.g. postgresql://...), overrides config")
     p.add_argument("--shard", help="K/N: grade only the K-th of N shares (several hosts)")
     p.add_argument("--no-progress", action="store_true")

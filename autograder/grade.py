@@ -86,8 +86,12 @@ _db_url = ""
 _zygote = None
 
 
-def init_worker(root: str, db_url: str, cell_timeout: int | None, prewarm: bool = True) -> None:
-    """Load the course config once per worker process; start its kernel zygote if it can."""
+def init_worker(root: str, db_url: str, cell_timeout: int | None, prewarm: bool = True,
+                assignment: str = "") -> None:
+    """Load the course config once per worker process; start its kernel zygote if it can.
+
+    The zygote applies the kernel policy of ``assignment`` (e.g. no torch for a NumPy-only one).
+    """
     global _api, _db_url
     sandbox.die_with_parent()
     os.environ.update(THREAD_ENV)
@@ -101,13 +105,27 @@ def init_worker(root: str, db_url: str, cell_timeout: int | None, prewarm: bool 
         _api.update_config(Config({"Execute": {"timeout": cell_timeout}}))
     _db_url = course.db_url
     if prewarm:
-        _start_zygote()
+        _start_zygote(_assignment_policy(assignment))
 
 
-def _start_zygote() -> None:
-    """Pre-warmed kernels (autograder/zygote.py) when nbgrader runs the sandbox kernel in bwrap."""
+def _assignment_policy(assignment: str) -> dict:
+    """The kernel policy in ``<checks_directory>/<assignment>/checks.py`` ({} when none)."""
+    from .outside import ChecksError, load_checks, policy_env
+
+    config = _api.config
+    folder = config.ExecuteWithChecks.get("checks_directory") if "ExecuteWithChecks" in config else ""
+    if not (assignment and folder):
+        return {}
+    try:
+        return json.loads(policy_env(load_checks(Path(folder) / assignment / "checks.py")) or "{}")
+    except ChecksError:
+        return {}
+
+
+def _start_zygote(policy: dict) -> None:
+    """Pre-warmed kernels (autograder/sandbox/zygote.py) when nbgrader runs the sandbox kernel."""
     global _zygote
-    from .zygote import Zygote
+    from .sandbox.zygote import Zygote
 
     config = _api.config
     kernel = config.Execute.get("kernel_name") if "Execute" in config else None
@@ -115,7 +133,7 @@ def _start_zygote() -> None:
     if (kernel != sandbox.KERNEL_NAME or not connection_file
             or os.environ.get(sandbox.ENV_MODE) == "off" or sandbox.bwrap_path() is None):
         return
-    _zygote = Zygote(Path(connection_file).parent)
+    _zygote = Zygote(Path(connection_file).parent, policy)
     try:
         _zygote.start()
     except RuntimeError as error:
@@ -329,7 +347,7 @@ def _run_pool(course: Course, assignment: str, todo: list, workers: int,
     executor = ProcessPoolExecutor(max_workers=workers, mp_context=context,
                                    initializer=init_worker,
                                    initargs=(str(course.root), course.db_url, cell_timeout,
-                                             prewarm))
+                                             prewarm, assignment))
     bar = tqdm(total=len(todo), unit="sub", desc=f"grading {assignment} ({workers} workers)",
                disable=not progress, file=sys.stderr)
     try:

@@ -31,6 +31,8 @@ WARNING_PATTERN = r"\w*Warning: |^\s*\d+%\|"
 HIDDEN_BEGIN = "### BEGIN HIDDEN TESTS"
 HIDDEN_END = "### END HIDDEN TESTS"
 REDACTED_SOURCE = "# Hidden tests: their code is not shown in feedback."
+#: ename of the error output that carries a verdict taken outside the kernel (autograder/outside.py)
+CHECK_FAILED = "CheckFailed"
 
 
 class StripStudentTags(Preprocessor):
@@ -66,8 +68,8 @@ class RedactHiddenTests(Preprocessor):
     """In feedback, hide the code, output and traceback of every cell holding hidden tests.
 
     The cell keeps its nbgrader metadata (name, points, score). Its outputs are replaced by one
-    line: whether it passed, and for a failure only the exception's type, so neither the
-    expected values nor the test's code reach the student.
+    line: whether it passed; for a failure, the grader's own message (``CheckFailed``, written
+    outside the kernel and never holding expected values), else only the exception's type.
     """
 
     enabled = Bool(True).tag(config=True)
@@ -77,7 +79,10 @@ class RedactHiddenTests(Preprocessor):
             return cell, resources
         cell.source = redact_source(cell.source)
         failed = [out for out in cell.outputs if out.get("output_type") == "error"]
-        if failed:
+        verdicts = [out for out in failed if out.get("ename") == CHECK_FAILED]
+        if verdicts:
+            text = f"A hidden test failed: {verdicts[0].get('evalue', '')}\n"
+        elif failed:
             text = f"A hidden test failed ({failed[0].get('ename', 'Error')}).\n"
         else:
             text = "Hidden tests: no error.\n"

@@ -30,6 +30,7 @@ import os
 import secrets
 import shutil
 import stat
+import sys
 import time
 from pathlib import Path
 
@@ -39,11 +40,11 @@ from nbgrader.preprocessors import Execute
 from traitlets import Integer, Unicode
 
 from . import probe_runtime
+from .nbgrader_plugins import CHECK_FAILED
 
 GRADING_FOLDER = ".grading"
 ENV_POLICY = "CNN_SANDBOX_POLICY"
 PROBE_KEY = "cnn_grading_probe"
-FAILED = "CheckFailed"
 _RUNTIME = Path(probe_runtime.__file__).read_text()
 _KEPT_PROBE_ERRORS = ("CellTimeoutError", "MemoryError", "DeadKernelError")
 
@@ -92,7 +93,7 @@ def probe_source(grade_id: str, probe: tuple[str, str]) -> str:
             f"del _cnn_grading\n")
 
 
-def failure(message: str, ename: str = FAILED) -> NotebookNode:
+def failure(message: str, ename: str = CHECK_FAILED) -> NotebookNode:
     """An error output carrying a verdict's message."""
     return NotebookNode(output_type="error", ename=ename, evalue=message,
                         traceback=[f"{ename}: {message}"])
@@ -114,14 +115,31 @@ def sweep_links(folder: Path) -> list[str]:
     """Remove every symlink, FIFO, socket or device under ``folder``; return their paths."""
     removed = []
     for here, dirs, files in os.walk(folder, followlinks=False):
+        real_dirs = []
         for name in dirs + files:
             path = os.path.join(here, name)
             mode = os.lstat(path).st_mode
-            if not (stat.S_ISDIR(mode) or stat.S_ISREG(mode)):
+            if stat.S_ISDIR(mode):
+                real_dirs.append(name)
+            elif not stat.S_ISREG(mode):
                 os.unlink(path)
                 removed.append(os.path.relpath(path, folder))
-        dirs[:] = [d for d in dirs if stat.S_ISDIR(os.lstat(os.path.join(here, d)).st_mode)]
+        dirs[:] = real_dirs
     return removed
+
+
+def drop_links(assignment: str = "", student: str = "", notebooks: list | None = None) -> None:
+    """nbgrader ``pre_convert_hook``: remove links and special files from the folders of the
+    notebooks about to be converted (a submission, or an autograded folder before feedback).
+
+    nbgrader copies every other file of those folders with ``shutil.copy``, which follows links
+    on the host: a submitted ``notes.txt -> .../gradebook.db`` would carry the gradebook along.
+    """
+    for folder in sorted({Path(n).parent for n in notebooks or []}):
+        removed = sweep_links(folder)
+        if removed:
+            print(f"[autograder] {folder}: removed links or special files {removed}",
+                  file=sys.stderr)
 
 
 class ExecuteWithChecks(Execute):
@@ -178,8 +196,8 @@ class ExecuteWithChecks(Execute):
                 continue
             inputs = check.inputs(rng)
             probe_runtime.save(inputs, str(scratch / grade_id / "inputs"))
-            probe = NotebookNode(cell_type="code", execution_count=None, outputs=[], id=f"probe-{grade_id}"[:64],
-                                 metadata={PROBE_KEY: grade_id},
+            probe = NotebookNode(cell_type="code", execution_count=None, outputs=[],
+                                 id=f"probe-{grade_id}"[:64], metadata={PROBE_KEY: grade_id},
                                  source=probe_source(grade_id, check.probe_source()))
             cells.append(probe)
             plan.append((cell, check, inputs, probe))

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import inspect
 import textwrap
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -171,7 +172,7 @@ class FunctionCheck(Check):
         if self.max_seconds is not None and seconds > self.max_seconds:
             return (f"{self.label}: the grader's calls of {self.function} took {seconds:.1f} s, "
                     f"more than the {self.max_seconds:g} s allowed")
-        for case, result in zip(inputs["cases"], results):
+        for case, result in zip(inputs["cases"], results, strict=True):
             call = Case(tuple(case["args"]), case["kwargs"])
             if not isinstance(result, dict) or ("value" not in result and "error" not in result):
                 return f"{self.label}: malformed result"

@@ -13,7 +13,8 @@ from autograder.verdict import Case, FunctionCheck, KernelPolicy, close, exact_i
 
 POLICY = KernelPolicy(
     hidden_modules=("torch", "scipy"),
-    forbidden=("numpy.convolve", "numpy.correlate"),
+    forbidden=("numpy.convolve", "numpy.correlate", "numpy._core.multiarray.correlate",
+               "numpy._core.multiarray.correlate2"),
     rule="assignment a1 is NumPy only: no torch, scipy, np.convolve or np.correlate",
 )
 

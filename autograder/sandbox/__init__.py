@@ -24,14 +24,15 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
+from .inside.limits import die_with_parent as die_with_parent  # re-exported for the grader
+
 KERNEL_NAME = "cnn-course-sandbox"
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
+INSIDE = Path(__file__).resolve().parent / "inside"  # bound read-only into the sandbox
 
 ENV_ROOT = "CNN_SANDBOX_ROOT"
 ENV_MODE = "CNN_SANDBOX_MODE"  # auto | bwrap | off
@@ -40,16 +41,18 @@ ENV_CPU = "CNN_SANDBOX_CPU_S"
 ENV_WALL = "CNN_SANDBOX_WALL_S"
 ENV_HIDE = "CNN_SANDBOX_HIDE"
 ENV_REPORT = "CNN_SANDBOX_REPORT"
+ENV_POLICY = "CNN_SANDBOX_POLICY"  # JSON KernelPolicy of the assignment being graded (outside.py)
 
 DEFAULT_MEMORY_MB = 3072
 DEFAULT_CPU_S = 300
 DEFAULT_WALL_S = 600
-FILE_SIZE_LIMIT = 512 << 20
 
 #: Environment variables passed into the sandbox (everything else, e.g. database passwords, is not).
 PASSED_ENV = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
               "OPENBLAS_NUM_THREADS", "NBGRADER_EXECUTION", "CUDA_VISIBLE_DEVICES",
               "CNN_COURSE_DATA", "PYTHONHASHSEED", "MPLBACKEND")
+#: The kernel's policy, inside the sandbox (read by inside/guard.py).
+KERNEL_POLICY_ENV = "CNN_KERNEL_POLICY"
 
 _bwrap_ok: bool | None = None
 
@@ -155,16 +158,6 @@ def private_connection_file() -> str:
     return os.path.join(folder, "kernel.json")
 
 
-# --- the launcher ------------------------------------------------------------------------------
-
-def die_with_parent() -> None:
-    """SIGKILL this process when its parent dies (Linux ``PR_SET_PDEATHSIG``; no-op elsewhere)."""
-    try:
-        import ctypes
-
-        ctypes.CDLL(None).prctl(1, signal.SIGKILL)
-    except (OSError, AttributeError):
-        pass
 
 
 def int_env(name: str, default: int) -> int:
@@ -173,6 +166,15 @@ def int_env(name: str, default: int) -> int:
         return int(float(os.environ.get(name, default)))
     except ValueError:
         return default
+
+
+def kernel_policy() -> dict:
+    """The policy of the assignment being graded (``CNN_SANDBOX_POLICY``), ``{}`` when none."""
+    try:
+        policy = json.loads(os.environ.get(ENV_POLICY) or "{}")
+    except ValueError:
+        policy = {}
+    return policy if isinstance(policy, dict) else {}
 
 
 def _is_within(path: Path, folder: Path) -> bool:
@@ -196,16 +198,42 @@ def hidden_paths() -> list[Path]:
     return found
 
 
+def module_paths(names: list[str]) -> list[Path]:
+    """The package folders (or module files) of the top-level modules ``names``, not imported."""
+    import importlib.util
+
+    found = []
+    for name in names:
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            continue
+        if spec is None:
+            continue
+        locations = list(spec.submodule_search_locations or [])
+        if not locations and spec.origin and os.path.isfile(spec.origin):
+            locations = [spec.origin]
+        found += [Path(p).resolve() for p in locations]
+    return found
+
+
 def visible_paths() -> list[Path]:
     """Read-only folders the kernel needs even when they lie under a hidden one."""
-    items = [sys.prefix, sys.base_prefix, str(REPO / "utils"), os.environ.get("CNN_COURSE_DATA", ""),
+    items = [sys.prefix, sys.base_prefix, str(REPO / "utils"), str(INSIDE),
+             os.environ.get("CNN_COURSE_DATA", ""),
              os.path.join(os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")),
                           "cnn-course")]
     return [Path(p).resolve() for p in items if p and os.path.isdir(p)]
 
 
-def bwrap_command(bwrap: str, workdir: Path, connection_file: Path, kernel: list[str]) -> list[str]:
-    """The full ``bwrap ... -- kernel`` argv for a kernel working in ``workdir``."""
+def bwrap_command(bwrap: str, workdir: Path, connection_file: Path, kernel: list[str],
+                  policy: dict | None = None) -> list[str]:
+    """The full ``bwrap ... -- kernel`` argv for a kernel working in ``workdir``.
+
+    ``policy`` (default: :func:`kernel_policy`): its ``hidden_modules`` get an empty folder (or
+    ``/dev/null``) over their files, and the whole policy is passed to the guard.
+    """
+    policy = kernel_policy() if policy is None else policy
     hidden = hidden_paths()
     cmd = [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
            "--tmpfs", "/dev/shm", "--unshare-net", "--unshare-pid", "--unshare-ipc",
@@ -217,6 +245,8 @@ def bwrap_command(bwrap: str, workdir: Path, connection_file: Path, kernel: list
     for path in visible_paths():
         if any(_is_within(path, h) for h in hidden):
             cmd += ["--ro-bind", str(path), str(path)]
+    for path in module_paths(policy.get("hidden_modules", [])):
+        cmd += ["--tmpfs", str(path)] if path.is_dir() else ["--ro-bind", "/dev/null", str(path)]
     # The kernel talks over ipc (unix sockets) in the connection file's private folder: TCP on
     # 127.0.0.1 would not cross the network namespace.
     cmd += ["--bind", str(connection_file.parent), str(connection_file.parent)]
@@ -231,124 +261,14 @@ def bwrap_command(bwrap: str, workdir: Path, connection_file: Path, kernel: list
     # JPY_PARENT_PID=1: the kernel's parent inside the PID namespace is bwrap's init (pid 1);
     # --die-with-parent replaces ipykernel's parent polling (and its Ctrl-C notice).
     env.update(HOME="/tmp", MPLCONFIGDIR="/tmp/matplotlib", PYTHONDONTWRITEBYTECODE="1",
-               JPY_PARENT_PID="1")
+               JPY_PARENT_PID="1", **{KERNEL_POLICY_ENV: json.dumps(policy, sort_keys=True)})
     for name, value in env.items():
         cmd += ["--setenv", name, value]
     cmd += ["--chdir", str(workdir), "--", *kernel]
     return cmd
 
 
-def _limit_child(memory_mb: int, cpu_s: int, use_data_limit: bool):
-    def apply() -> None:
-        import resource
-
-        # bwrap must survive the SIGINT that interrupts the kernel (sent to the process group);
-        # ipykernel installs its own SIGINT handler while it executes a cell.
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        memory = memory_mb << 20
-        kind = resource.RLIMIT_DATA if use_data_limit else resource.RLIMIT_AS
-        if memory_mb > 0:
-            resource.setrlimit(kind, (memory, memory))
-        if cpu_s > 0:
-            resource.setrlimit(resource.RLIMIT_CPU, (cpu_s, cpu_s + 5))
-        resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_SIZE_LIMIT, FILE_SIZE_LIMIT))
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        die_with_parent()  # with the launcher
-    return apply
-
-
-def _report(event: dict) -> None:
-    path = os.environ.get(ENV_REPORT)
-    if not path:
-        return
-    try:
-        with open(path, "a") as handle:
-            handle.write(json.dumps(event) + "\n")
-    except OSError:
-        pass
-
-
-def _exit_reason(code: int, cpu_used: float, cpu_s: int, walled: bool, wall_s: int) -> str:
-    if walled:
-        return f"wall-clock limit ({wall_s} s per submission) exceeded; kernel killed"
-    if cpu_s > 0 and cpu_used >= cpu_s - 1:
-        return f"CPU-time limit ({cpu_s} s) exceeded; kernel killed"
-    if code < 0 or code > 128:
-        signum = -code if code < 0 else code - 128
-        try:
-            name = signal.Signals(signum).name
-        except ValueError:
-            name = str(signum)
-        return f"kernel killed by signal {name}"
-    return f"kernel exited with code {code} (os._exit / sys.exit from student code?)"
-
-
-def _run_fresh(command: list[str], sandboxed: bool, memory_mb: int, cpu_s: int,
-               wall_s: int) -> tuple[int, float, bool]:
-    """Run the kernel as our child with the limits; ``(exit code, CPU seconds, walled)``."""
-    _report({"event": "start", "sandbox": "bwrap" if sandboxed else "none", "pid": os.getpid()})
-    child = subprocess.Popen(command, preexec_fn=_limit_child(memory_mb, cpu_s,
-                                                              bool(gpu_devices())))
-
-    def forward(signum, _frame):
-        child.send_signal(signum)
-
-    signal.signal(signal.SIGTERM, forward)
-    walled = False
-    try:
-        code = child.wait(timeout=wall_s if wall_s > 0 else None)
-    except subprocess.TimeoutExpired:
-        walled = True
-        child.kill()
-        code = child.wait()
-    import resource
-
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return code, usage.ru_utime + usage.ru_stime, walled
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Launch a sandboxed, limited kernel: ``python -m autograder.sandbox -f CONNECTION_FILE``."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    die_with_parent()  # with the process that started the kernel (e.g. a grader killed with -9)
-    connection_file = Path(argv[argv.index("-f") + 1]).resolve()
-    guard = Path(__file__).with_name("kernel_guard.py").read_text() + "\nmain()\n"
-    kernel = [sys.executable, "-c", guard, "-f", str(connection_file),
-              "--HistoryManager.enabled=False"]
-    memory_mb = int_env(ENV_MEMORY, DEFAULT_MEMORY_MB)
-    cpu_s = int_env(ENV_CPU, DEFAULT_CPU_S)
-    wall_s = int_env(ENV_WALL, DEFAULT_WALL_S)
-    workdir = Path.cwd().resolve()
-    bwrap = bwrap_path() if os.environ.get(ENV_MODE, "auto") != "off" else None
-    if bwrap is None and os.environ.get(ENV_MODE) == "bwrap":
-        print("[autograder] bwrap required (CNN_SANDBOX_MODE=bwrap) but not working",
-              file=sys.stderr)
-        _report({"event": "exit", "code": 1, "reason": "sandbox required but bwrap unavailable"})
-        return 1
-    started = time.monotonic()
-    signal.signal(signal.SIGINT, lambda *_: None)  # interrupts are for the kernel, not for us
-    from . import zygote
-
-    result = zygote.run_kernel(connection_file, workdir) if bwrap else None
-    if result is not None:  # forked by the worker's pre-warmed zygote, in its sandbox
-        _report({"event": "start", "sandbox": "bwrap (pre-warmed)", "pid": os.getpid()})
-        if result.get("zygote_died"):
-            _report({"event": "exit", "code": -9,
-                     "reason": "the grading sandbox ended while the kernel ran; kernel killed"})
-            return 137
-        code, cpu_used, walled = int(result["exit"]), float(result["cpu_s"]), bool(result["walled"])
-    else:
-        if bwrap is None:
-            print("[autograder] WARNING: no bwrap sandbox; running the kernel unsandboxed",
-                  file=sys.stderr)
-        command = bwrap_command(bwrap, workdir, connection_file, kernel) if bwrap else kernel
-        code, cpu_used, walled = _run_fresh(command, bwrap is not None, memory_mb, cpu_s, wall_s)
-    if code != 0 or walled:
-        reason = _exit_reason(code, cpu_used, cpu_s, walled, wall_s)
-        _report({"event": "exit", "code": code, "reason": reason, "cpu_s": round(cpu_used, 1),
-                 "wall_s": round(time.monotonic() - started, 1)})
-    return code if code >= 0 else 128 - code
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+def guard_command(connection_file: Path) -> list[str]:
+    """The argv of a guarded kernel (``inside/guard.py`` run by path)."""
+    return [sys.executable, str(INSIDE / "guard.py"), "-f", str(connection_file),
+            "--HistoryManager.enabled=False"]

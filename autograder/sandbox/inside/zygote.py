@@ -1,7 +1,7 @@
 """Sandbox-side zygote: fork every student kernel from one process that has already imported torch.
 
-This source runs inside the bubblewrap sandbox, appended to ``kernel_guard.py``'s (it uses the
-guard's ``install``/``start_kernel``), as ``python -c <source> <settings JSON>``. It imports the
+This program runs inside the bubblewrap sandbox, by path: ``python zygote.py <settings JSON>``
+(it imports ``guard``, ``limits`` and ``protocol`` from its own folder). It imports the
 guard, ipykernel and the heavy libraries once (importing torch costs ~1.5 s of CPU per kernel
 otherwise), then serves one kernel at a time on a listening Unix socket that the grader passed in
 as an open file descriptor (the socket has no path inside the sandbox):
@@ -21,85 +21,29 @@ Limits come from the settings given at start, never from a request.
 
 import json as _json
 import os as _os
-import resource as _resource
 import selectors as _selectors
 import signal as _signal
 import socket as _socket
+import sys as _sys
 import time as _time
 import traceback as _traceback
 
-_PR_SET_PDEATHSIG, _PR_SET_DUMPABLE, _PR_SET_CHILD_SUBREAPER = 1, 4, 36
+import guard
+import limits
+import protocol
+
 _RELAYED_SIGNALS = {int(_signal.SIGINT), int(_signal.SIGTERM), int(_signal.SIGKILL)}
-
-
-def _prctl(option: int, value: int) -> None:
-    try:
-        import ctypes
-
-        ctypes.CDLL(None).prctl(option, value, 0, 0, 0)
-    except (OSError, AttributeError):
-        pass
-
-
-def _send(connection, message: dict) -> None:
-    try:
-        connection.sendall((_json.dumps(message) + "\n").encode())
-    except OSError:
-        pass
-
-
-class _Lines:
-    """JSON messages, one per line, read from a socket (keeps what follows a newline)."""
-
-    def __init__(self, connection) -> None:
-        self.connection, self.buffer = connection, b""
-
-    def feed(self) -> bool:
-        """Read once from the socket; False at end of file."""
-        try:
-            chunk = self.connection.recv(4096)
-        except OSError:
-            chunk = b""
-        self.buffer += chunk
-        return bool(chunk)
-
-    def pop(self) -> list:
-        messages = []
-        while b"\n" in self.buffer:
-            line, self.buffer = self.buffer.split(b"\n", 1)
-            try:
-                message = _json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(message, dict):
-                messages.append(message)
-        return messages
-
-    def next(self) -> dict:
-        """The next message ({} at end of file)."""
-        while b"\n" not in self.buffer and len(self.buffer) < 65536:
-            if not self.feed():
-                return {}
-        messages = self.pop()
-        return messages[0] if messages else {}
 
 
 def _become_kernel(settings: dict, connection_file: str) -> None:
     """In the forked child: limits, a clean signal state, the slot as cwd; then the kernel."""
-    _prctl(_PR_SET_PDEATHSIG, int(_signal.SIGKILL))
-    _prctl(_PR_SET_DUMPABLE, 1)
+    limits.die_with_parent()
+    limits.prctl(limits.PR_SET_DUMPABLE, 1)
     for signum in (_signal.SIGINT, _signal.SIGTERM, _signal.SIGCHLD, _signal.SIGPIPE):
         _signal.signal(signum, _signal.SIG_DFL)
-    memory = settings["memory_mb"] << 20
-    if settings["memory_mb"] > 0:
-        kind = _resource.RLIMIT_DATA if settings["data_limit"] else _resource.RLIMIT_AS
-        _resource.setrlimit(kind, (memory, memory))
-    if settings["cpu_s"] > 0:
-        _resource.setrlimit(_resource.RLIMIT_CPU, (settings["cpu_s"], settings["cpu_s"] + 5))
-    _resource.setrlimit(_resource.RLIMIT_FSIZE, (settings["file_size"], settings["file_size"]))
-    _resource.setrlimit(_resource.RLIMIT_CORE, (0, 0))
+    limits.apply_kernel_limits(settings["memory_mb"], settings["cpu_s"], settings["data_limit"])
     _os.chdir(settings["slot"])
-    start_kernel(["-f", connection_file, "--HistoryManager.enabled=False"])  # noqa: F821 (guard)
+    guard.start_kernel(["-f", connection_file, "--HistoryManager.enabled=False"])
 
 
 def _kill_namespace() -> bool:
@@ -172,10 +116,10 @@ def _exit_code(status: int) -> int:
     return _os.WEXITSTATUS(status) if _os.WIFEXITED(status) else 1
 
 
-def _serve_kernel(listener, connection, lines: _Lines, name: str) -> None:
+def _serve_kernel(listener, connection, lines: protocol.Lines, name: str) -> None:
     """Fork one kernel for a launcher, watch it, clean up after it, report its end."""
     settings = _SETTINGS
-    _send(connection, {"ready": True})  # nothing else runs and the slot is empty: fill it now
+    protocol.send(connection, {"ready": True})  # nothing else runs and the slot is empty: fill it now
     if not lines.next().get("go"):
         _clean_up()  # the launcher may have copied files into the slot before it went away
         return
@@ -195,7 +139,7 @@ def _serve_kernel(listener, connection, lines: _Lines, name: str) -> None:
             _traceback.print_exc()
         finally:
             _os._exit(code)
-    _send(connection, {"pid": pid})
+    protocol.send(connection, {"pid": pid})
     selector = _selectors.DefaultSelector()
     pidfd = _os.pidfd_open(pid)
     selector.register(pidfd, _selectors.EVENT_READ, "child")
@@ -221,8 +165,8 @@ def _serve_kernel(listener, connection, lines: _Lines, name: str) -> None:
     _os.close(pidfd)
     selector.close()
     _kill_namespace()  # nothing of the student runs now: the launcher copies the slot back
-    _send(connection, {"exit": _exit_code(status), "walled": walled,
-                       "cpu_s": round(usage.ru_utime + usage.ru_stime, 2)})
+    protocol.send(connection, {"exit": _exit_code(status), "walled": walled,
+                               "cpu_s": round(usage.ru_utime + usage.ru_stime, 2)})
     connection.settimeout(300)
     lines.next()  # {"collected": true}, or the launcher hung up
     _clean_up()
@@ -233,7 +177,7 @@ def serve(settings: dict) -> None:
     _SETTINGS.update(settings)
     # ipykernel's inline backend, set before matplotlib is imported (it reads MPLBACKEND then).
     _os.environ.setdefault("MPLBACKEND", settings.get("mpl_backend", "agg"))
-    install()  # noqa: F821 (defined by kernel_guard's source, which precedes this one)
+    guard.install(settings.get("policy") or {})
     for module in settings.get("preload", []):
         try:
             __import__(module)
@@ -241,10 +185,10 @@ def serve(settings: dict) -> None:
             pass
     import ipykernel.kernelapp  # noqa: F401
 
-    restore()  # noqa: F821 (guard: snapshot what was just imported)
-    _prctl(_PR_SET_DUMPABLE, 0)  # kernels (same uid) cannot ptrace or read the zygote's memory
-    _prctl(_PR_SET_CHILD_SUBREAPER, 1)
-    _prctl(_PR_SET_PDEATHSIG, int(_signal.SIGKILL))
+    guard.restore()  # snapshot what was just imported
+    limits.prctl(limits.PR_SET_DUMPABLE, 0)  # kernels (same uid) cannot ptrace the zygote
+    limits.prctl(limits.PR_SET_CHILD_SUBREAPER, 1)
+    limits.die_with_parent()
     _signal.signal(_signal.SIGINT, _signal.SIG_IGN)
     _clean_up()
     listener = _socket.socket(fileno=settings["fd"])
@@ -252,9 +196,13 @@ def serve(settings: dict) -> None:
         connection, _ = listener.accept()
         with connection:
             connection.settimeout(60)  # a launcher that connects and says nothing cannot stall us
-            lines = _Lines(connection)
+            lines = protocol.Lines(connection)
             request = lines.next()
             if request.get("ping"):
-                _send(connection, {"pong": True})
+                protocol.send(connection, {"pong": True})
             elif isinstance(request.get("kernel"), str):
                 _serve_kernel(listener, connection, lines, request["kernel"])
+
+
+if __name__ == "__main__":
+    serve(_json.loads(_sys.argv[1]))

@@ -3,7 +3,7 @@
 Starting a kernel that imports torch costs about 3 s of CPU (sandbox, interpreter, ipykernel,
 ``import torch``), more than grading a small notebook. A grading worker (``autograder grade``)
 therefore starts one :class:`Zygote`: a process in the same bubblewrap sandbox as a fresh kernel
-(``sandbox.bwrap_command``) that has imported the guard, ipykernel, NumPy and torch once. The
+(``bwrap_command``) that has imported the guard, ipykernel, NumPy and torch once. The
 sandbox launcher (``python -m autograder.sandbox``, the kernel nbgrader starts) finds the zygote
 through ``CNN_SANDBOX_ZYGOTE`` and asks it for a kernel (:func:`run_kernel`) instead of starting a
 new sandbox. The zygote serves one kernel at a time and after each one kills every process the
@@ -24,17 +24,33 @@ import os
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from . import sandbox
+from . import (
+    DEFAULT_CPU_S,
+    DEFAULT_MEMORY_MB,
+    DEFAULT_WALL_S,
+    ENV_CPU,
+    ENV_MEMORY,
+    ENV_WALL,
+    INSIDE,
+    bwrap_command,
+    bwrap_path,
+    gpu_devices,
+    int_env,
+    kernel_policy,
+)
+from .inside import limits, protocol
 
 ENV_ZYGOTE = "CNN_SANDBOX_ZYGOTE"  # the zygote's socket (host path)
 ENV_SLOT = "CNN_SANDBOX_SLOT"  # the kernel's working folder (host path, bound into the sandbox)
 ENV_CONNECTION_DIR = "CNN_SANDBOX_CONNECTION_DIR"
+ENV_ZYGOTE_POLICY = "CNN_SANDBOX_ZYGOTE_POLICY"  # the policy the zygote applies (JSON)
 
 #: Imported once by the zygote; a kernel that imports them again pays nothing.
 PRELOAD = ("numpy", "numpy.testing", "torch", "torch.nn", "torch.nn.functional", "matplotlib",
@@ -42,23 +58,17 @@ PRELOAD = ("numpy", "numpy.testing", "torch", "torch.nn", "torch.nn.functional",
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 
 
-def _program() -> str:
-    """The zygote's source: the kernel guard's, then the zygote's, then the call of ``serve``."""
-    here = Path(__file__).parent
-    return ((here / "kernel_guard.py").read_text() + "\n" + (here / "kernel_zygote.py").read_text()
-            + "\nimport json as _j, sys as _s\nserve(_j.loads(_s.argv[1]))\n")
-
-
 def _limit_zygote() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C in the grader stops the worker, not us
-    sandbox.die_with_parent()  # with the worker
+    limits.die_with_parent()  # with the worker
 
 
 class Zygote:
     """A grading worker's kernel factory in its own sandbox; see the module docstring."""
 
-    def __init__(self, connection_dir: Path) -> None:
+    def __init__(self, connection_dir: Path, policy: dict | None = None) -> None:
         self.connection_dir = Path(connection_dir).resolve()
+        self.policy = kernel_policy() if policy is None else policy
         self.process: subprocess.Popen | None = None
         self.home: Path | None = None
         self.slot: Path | None = None
@@ -69,7 +79,7 @@ class Zygote:
 
     def start(self, timeout: float = 120.0) -> None:
         """Start the zygote and wait until it answers; raise RuntimeError if it does not."""
-        bwrap = sandbox.bwrap_path()
+        bwrap = bwrap_path()
         if bwrap is None:
             raise RuntimeError("no working bubblewrap")
         self.home = Path(tempfile.mkdtemp(prefix="cnn-zygote-"))  # /tmp is a tmpfs in the sandbox
@@ -77,18 +87,21 @@ class Zygote:
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         listener.bind(self.socket_path)
         listener.listen(8)
+        hidden = tuple(self.policy.get("hidden_modules", []))
         settings = {
             "fd": listener.fileno(), "slot": str(self.slot),
-            "connection_dir": str(self.connection_dir), "preload": list(PRELOAD),
-            "memory_mb": sandbox.int_env(sandbox.ENV_MEMORY, sandbox.DEFAULT_MEMORY_MB),
-            "data_limit": bool(sandbox.gpu_devices()),
-            "cpu_s": sandbox.int_env(sandbox.ENV_CPU, sandbox.DEFAULT_CPU_S),
-            "wall_s": sandbox.int_env(sandbox.ENV_WALL, sandbox.DEFAULT_WALL_S),
-            "file_size": sandbox.FILE_SIZE_LIMIT,
+            "connection_dir": str(self.connection_dir),
+            "preload": [m for m in PRELOAD if m.split(".")[0] not in hidden],
+            "memory_mb": int_env(ENV_MEMORY, DEFAULT_MEMORY_MB),
+            "data_limit": bool(gpu_devices()),
+            "cpu_s": int_env(ENV_CPU, DEFAULT_CPU_S),
+            "wall_s": int_env(ENV_WALL, DEFAULT_WALL_S),
             "mpl_backend": os.environ.get("MPLBACKEND", INLINE_BACKEND),
+            "policy": self.policy,
         }
-        kernel = [sys.executable, "-c", _program(), json.dumps(settings)]
-        command = sandbox.bwrap_command(bwrap, self.slot, self.connection_dir / "kernel.json", kernel)
+        kernel = [sys.executable, str(INSIDE / "zygote.py"), json.dumps(settings)]
+        command = bwrap_command(bwrap, self.slot, self.connection_dir / "kernel.json", kernel,
+                                self.policy)
         self.process = subprocess.Popen(command, pass_fds=(listener.fileno(),),
                                         stdin=subprocess.DEVNULL, preexec_fn=_limit_zygote)
         listener.close()
@@ -99,7 +112,8 @@ class Zygote:
                 raise RuntimeError("the kernel zygote did not start")
             time.sleep(0.1)
         os.environ.update({ENV_ZYGOTE: self.socket_path, ENV_SLOT: str(self.slot),
-                           ENV_CONNECTION_DIR: str(self.connection_dir)})
+                           ENV_CONNECTION_DIR: str(self.connection_dir),
+                           ENV_ZYGOTE_POLICY: json.dumps(self.policy, sort_keys=True)})
 
     def ping(self, timeout: float = 5.0) -> bool:
         """True when the zygote is alive and idle (answers a ping within ``timeout`` seconds)."""
@@ -109,14 +123,14 @@ class Zygote:
             with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
                 client.settimeout(timeout)
                 client.connect(self.socket_path)
-                client.sendall(b'{"ping": true}\n')
-                return _read(client).get("pong") is True
+                protocol.send(client, {"ping": True})
+                return protocol.Lines(client).next().get("pong") is True
         except OSError:
             return False
 
     def stop(self) -> None:
         """Kill the zygote (and so its sandbox) and remove its folders."""
-        for name in (ENV_ZYGOTE, ENV_SLOT, ENV_CONNECTION_DIR):
+        for name in (ENV_ZYGOTE, ENV_SLOT, ENV_CONNECTION_DIR, ENV_ZYGOTE_POLICY):
             os.environ.pop(name, None)
         if self.process is not None and self.process.poll() is None:
             self.process.kill()
@@ -133,45 +147,40 @@ class Zygote:
 
 # --- in the sandbox launcher -------------------------------------------------------------------
 
-def _mirror(source: Path, dest: Path) -> None:
-    """Copy the tree ``source`` into ``dest`` without following a symlink on either side.
+def _mirror(source: Path, dest: Path) -> list[str]:
+    """Copy the regular files and folders of ``source`` into ``dest``; links are never copied.
 
-    Notebooks are skipped both ways: going in they hold the hidden tests, coming out nbgrader
-    writes them. A symlink is copied as a symlink; one in ``dest`` is replaced, never written through.
+    Nothing is followed on either side: a symlink (or FIFO, socket, device) in ``source`` is
+    dropped and listed in the return value; one in ``dest`` is removed before a file takes its
+    name. Notebooks are skipped both ways: going in they hold the hidden tests, coming out
+    nbgrader writes them.
     """
+    dropped = []
     for folder, dirs, files in os.walk(source):
         here = Path(folder)
         target = dest / here.relative_to(source)
-        links = [name for name in dirs if (here / name).is_symlink()]  # listed, not entered
-        dirs[:] = [name for name in dirs if name not in links]
-        for name in dirs:
+        for name in list(dirs):
+            if not stat.S_ISDIR(os.lstat(here / name).st_mode):  # a link to a folder: not entered
+                dirs.remove(name)
+                dropped.append(str((here / name).relative_to(source)))
+                continue
             path = target / name
             if path.is_symlink() or (path.exists() and not path.is_dir()):
                 path.unlink()
             path.mkdir(exist_ok=True)
-        for name in files + links:
-            path = target / name
+        for name in files:
+            origin, path = here / name, target / name
             if name.endswith(".ipynb"):
+                continue
+            if not stat.S_ISREG(os.lstat(origin).st_mode):
+                dropped.append(str(origin.relative_to(source)))
                 continue
             if path.is_symlink() or path.is_file():
                 path.unlink()
             elif path.is_dir():
                 shutil.rmtree(path)
-            shutil.copyfile(here / name, path, follow_symlinks=False)
-
-
-def _read(client: socket.socket) -> dict:
-    data = b""
-    while not data.endswith(b"\n"):
-        chunk = client.recv(4096)
-        if not chunk:
-            break
-        data += chunk
-    try:
-        message = json.loads(data.decode() or "{}")
-    except ValueError:
-        return {}
-    return message if isinstance(message, dict) else {}
+            shutil.copyfile(origin, path, follow_symlinks=False)
+    return dropped
 
 
 def run_kernel(connection_file: Path, workdir: Path) -> dict | None:
@@ -185,41 +194,40 @@ def run_kernel(connection_file: Path, workdir: Path) -> dict | None:
     connection_dir = os.environ.get(ENV_CONNECTION_DIR)
     if not (path and slot and connection_dir) or connection_file.parent != Path(connection_dir):
         return None
+    if os.environ.get(ENV_ZYGOTE_POLICY) != json.dumps(kernel_policy(), sort_keys=True):
+        return None  # this zygote was started for another assignment's policy
     client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         client.settimeout(30)
         client.connect(path)
-        client.sendall((json.dumps({"kernel": connection_file.name}) + "\n").encode())
-        if not _read(client).get("ready"):
+        lines = protocol.Lines(client)
+        protocol.send(client, {"kernel": connection_file.name})
+        if not lines.next().get("ready"):
             return None
         _mirror(workdir, Path(slot))  # the zygote emptied the slot before saying "ready"
-        client.sendall(b'{"go": true}\n')
-        if "pid" not in _read(client):
+        protocol.send(client, {"go": True})
+        if "pid" not in lines.next():
             return None
     except OSError:
         client.close()
         return None
 
     def relay(signum, _frame) -> None:
-        try:
-            client.sendall((json.dumps({"signal": int(signum)}) + "\n").encode())
-        except OSError:
-            pass
+        protocol.send(client, {"signal": int(signum)})
 
     signal.signal(signal.SIGINT, relay)
     signal.signal(signal.SIGTERM, relay)
     client.settimeout(None)
-    result = _read(client)
+    result = lines.next()
     if "exit" not in result:
         client.close()
         return {"exit": -int(signal.SIGKILL), "cpu_s": 0.0, "walled": False, "zygote_died": True}
     try:  # what the kernel wrote in its folder lands in the autograded folder, as without a zygote
-        _mirror(Path(slot), workdir)
+        dropped = _mirror(Path(slot), workdir)
+        if dropped:
+            print(f"[autograder] links or special files not copied back: {dropped}", file=sys.stderr)
     except OSError as error:
         print(f"[autograder] could not copy the kernel's files back: {error}", file=sys.stderr)
-    try:
-        client.sendall(b'{"collected": true}\n')
-    except OSError:
-        pass
+    protocol.send(client, {"collected": True})
     client.close()
     return result
