@@ -57,7 +57,7 @@ def _plain(value, arrays: list, depth: int = 0):
         array = np.asarray(value)
         if array.dtype.kind not in _NUMERIC_KINDS:
             return {"__type__": f"array of {array.dtype}"}
-        arrays.append(np.ascontiguousarray(array))
+        arrays.append(np.array(array, order="C", copy=True))
         return {"__npy__": f"a{len(arrays) - 1}.npy"}
     return {"__type__": type(value).__name__}
 

@@ -168,7 +168,10 @@ def _serve_kernel(listener, connection, lines: protocol.Lines, name: str) -> Non
     protocol.send(connection, {"exit": _exit_code(status), "walled": walled,
                                "cpu_s": round(usage.ru_utime + usage.ru_stime, 2)})
     connection.settimeout(300)
-    lines.next()  # {"collected": true}, or the launcher hung up
+    while True:  # until {"collected": true} or the launcher hangs up (a late relayed signal is not it)
+        message = lines.next()
+        if not message or message.get("collected"):
+            break
     _clean_up()
 
 
