@@ -6,9 +6,10 @@ the student's functions on those inputs) and writes what they returned, and the 
 pass or fail in its own process. Both directions use this one format:
 
 - ``data.json``: JSON (numbers, strings, booleans, null, lists, objects with string keys), in
-  which ``{"__npy__": "a3.npy"}`` stands for the array in the file ``a3.npy`` of the same folder,
+  which ``{"__npy__": "a3"}`` stands for the array ``a3`` of ``arrays.npz`` in the same folder,
   ``{"__tuple__": [...]}`` for a tuple and ``{"__type__": "Foo"}`` for an object that is not data;
-- ``a<N>.npy``: NumPy arrays of booleans or numbers, read with ``allow_pickle=False``.
+- ``arrays.npz``: NumPy arrays of booleans or numbers (``np.savez``), read with
+  ``allow_pickle=False``, each member's size checked before it is decompressed.
 
 No pickle, nothing the reader executes. :func:`load` refuses links, special files, oversized
 files and object arrays. This module is self-contained (standard library and NumPy, imported
@@ -22,10 +23,11 @@ import re
 import stat
 
 DATA = "data.json"
+ARRAYS = "arrays.npz"
 MAX_JSON_BYTES = 4 << 20
 MAX_TOTAL_BYTES = 256 << 20
 MAX_ARRAYS = 20000
-_ARRAY_NAME = re.compile(r"^a[0-9]{1,6}\.npy$")
+_ARRAY_NAME = re.compile(r"^a[0-9]{1,6}$")
 _NUMERIC_KINDS = "biufc"
 
 
@@ -58,7 +60,7 @@ def _plain(value, arrays: list, depth: int = 0):
         if array.dtype.kind not in _NUMERIC_KINDS:
             return {"__type__": f"array of {array.dtype}"}
         arrays.append(np.array(array, order="C", copy=True))
-        return {"__npy__": f"a{len(arrays) - 1}.npy"}
+        return {"__npy__": f"a{len(arrays) - 1}"}
     return {"__type__": type(value).__name__}
 
 
@@ -69,8 +71,8 @@ def save(value, folder: str) -> None:
     os.makedirs(folder, exist_ok=True)
     arrays: list = []
     data = _plain(value, arrays)
-    for index, array in enumerate(arrays):
-        np.save(os.path.join(folder, f"a{index}.npy"), array, allow_pickle=False)
+    if arrays:
+        np.savez(os.path.join(folder, ARRAYS), **{f"a{i}": a for i, a in enumerate(arrays)})
     with open(os.path.join(folder, DATA), "w") as handle:
         json.dump(data, handle)
 
@@ -103,22 +105,25 @@ def _read_regular(path: str, limit: int) -> bytes:
 
 def load(folder: str, max_bytes: int = MAX_TOTAL_BYTES):
     """The value saved by :func:`save` in ``folder``; :class:`RecordError` if it is not plain data."""
-    import io
-
-    import numpy as np
-
     try:
         info = os.lstat(folder)
     except OSError:
         raise RecordError("no record") from None
     if not stat.S_ISDIR(info.st_mode):
         raise RecordError("the record is not a folder")
-    budget = [max_bytes]
     try:
         data = json.loads(_read_regular(os.path.join(folder, DATA), MAX_JSON_BYTES))
     except (ValueError, RecursionError) as error:
         raise RecordError(f"unreadable {DATA} ({str(error)[:80]})") from None
-    loaded: dict = {}
+    archive = None
+
+    def array(name: str):
+        nonlocal archive
+        if archive is None:
+            archive = _open_arrays(os.path.join(folder, ARRAYS), max_bytes)
+        if name not in archive:
+            raise RecordError(f"no array {name}")
+        return archive[name].copy()
 
     def resolve(value, depth: int = 0):
         if depth > 60:
@@ -131,19 +136,7 @@ def load(folder: str, max_bytes: int = MAX_TOTAL_BYTES):
             name = value["__npy__"]
             if not isinstance(name, str) or not _ARRAY_NAME.match(name):
                 raise RecordError("bad array reference")
-            if name not in loaded:
-                if len(loaded) >= MAX_ARRAYS:
-                    raise RecordError("too many arrays")
-                raw = _read_regular(os.path.join(folder, name), budget[0])
-                budget[0] -= len(raw)
-                try:
-                    array = np.load(io.BytesIO(raw), allow_pickle=False)
-                except (ValueError, OSError, EOFError) as error:
-                    raise RecordError(f"unreadable {name} ({str(error)[:80]})") from None
-                if not isinstance(array, np.ndarray) or array.dtype.kind not in _NUMERIC_KINDS:
-                    raise RecordError(f"{name} is not an array of numbers")
-                loaded[name] = array
-            return loaded[name].copy()
+            return array(name)
         if set(value) == {"__tuple__"} and isinstance(value["__tuple__"], list):
             return tuple(resolve(item, depth + 1) for item in value["__tuple__"])
         if set(value) == {"__float__"} and value["__float__"] in ("nan", "inf", "-inf"):
@@ -151,6 +144,35 @@ def load(folder: str, max_bytes: int = MAX_TOTAL_BYTES):
         return {key: resolve(item, depth + 1) for key, item in value.items()}
 
     return resolve(data)
+
+
+def _open_arrays(path: str, max_bytes: int) -> dict:
+    """Every array of the ``.npz`` at ``path`` (no link, no pickle, no member over the budget)."""
+    import io
+    import zipfile
+
+    import numpy as np
+
+    raw = _read_regular(path, max_bytes)
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+            members = archive.infolist()
+            if len(members) > MAX_ARRAYS or sum(m.file_size for m in members) > max_bytes:
+                raise RecordError(f"{ARRAYS} holds too much data")
+            arrays = {}
+            for member in members:
+                name = member.filename[:-4] if member.filename.endswith(".npy") else ""
+                if not _ARRAY_NAME.match(name):
+                    raise RecordError(f"unexpected member {member.filename[:40]!r} in {ARRAYS}")
+                value = np.load(io.BytesIO(archive.read(member)), allow_pickle=False)
+                if not isinstance(value, np.ndarray) or value.dtype.kind not in _NUMERIC_KINDS:
+                    raise RecordError(f"{name} is not an array of numbers")
+                arrays[name] = value
+            return arrays
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as error:
+        if isinstance(error, RecordError):
+            raise
+        raise RecordError(f"unreadable {ARRAYS} ({str(error)[:80]})") from None
 
 
 # --- in the kernel --------------------------------------------------------------------------

@@ -45,27 +45,33 @@ def test_objects_are_recorded_by_type_name_only(tmp_path):
 
 
 @pytest.mark.parametrize("plant", ["link_json", "link_array", "fifo", "pickle", "huge", "escape",
-                                   "folder_link", "deep"])
+                                   "folder_link", "deep", "zip_bomb", "odd_member", "missing"])
 def test_load_refuses_what_is_not_plain_data(tmp_path, plant):
     folder = tmp_path / "r"
     probe_runtime.save({"x": np.zeros(3)}, str(folder))
-    data = folder / probe_runtime.DATA
+    data, arrays = folder / probe_runtime.DATA, folder / probe_runtime.ARRAYS
     if plant == "link_json":
         data.unlink()
         os.symlink("/etc/passwd", data)
     elif plant == "link_array":
-        (folder / "a0.npy").unlink()
-        os.symlink(tmp_path / "elsewhere.npy", folder / "a0.npy")
-        np.save(tmp_path / "elsewhere.npy", np.zeros(3))
+        np.savez(tmp_path / "elsewhere.npz", a0=np.zeros(3))
+        arrays.unlink()
+        os.symlink(tmp_path / "elsewhere.npz", arrays)
     elif plant == "fifo":
-        (folder / "a0.npy").unlink()
-        os.mkfifo(folder / "a0.npy")
+        arrays.unlink()
+        os.mkfifo(arrays)
     elif plant == "pickle":
-        np.save(folder / "a0.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
+        np.savez(arrays, a0=np.array([{"a": 1}], dtype=object))
+    elif plant == "zip_bomb":
+        np.savez_compressed(arrays, a0=np.zeros(probe_runtime.MAX_TOTAL_BYTES + 1, np.uint8))
+    elif plant == "odd_member":
+        np.savez(arrays, a0=np.zeros(3), **{"../x": np.zeros(1)})
     elif plant == "huge":
         data.write_text(json.dumps({"x": "y" * (probe_runtime.MAX_JSON_BYTES + 1)}))
     elif plant == "escape":
         data.write_text(json.dumps({"x": {"__npy__": "../../etc/passwd"}}))
+    elif plant == "missing":
+        arrays.unlink()
     elif plant == "folder_link":
         os.symlink(folder, tmp_path / "link")
         folder = tmp_path / "link"
