@@ -199,21 +199,31 @@ def hidden_paths() -> list[Path]:
 
 
 def module_paths(names: list[str]) -> list[Path]:
-    """The package folders (or module files) of the top-level modules ``names``, not imported."""
+    """The package folders or module files of ``names`` (dotted names allowed), never imported.
+
+    Only the top-level package is looked up (``find_spec`` of a top-level name imports nothing);
+    a submodule's path is derived from its folder.
+    """
     import importlib.util
 
     found = []
     for name in names:
+        top, *rest = name.split(".")
         try:
-            spec = importlib.util.find_spec(name)
+            spec = importlib.util.find_spec(top)
         except (ImportError, ValueError):
             continue
         if spec is None:
             continue
-        locations = list(spec.submodule_search_locations or [])
-        if not locations and spec.origin and os.path.isfile(spec.origin):
-            locations = [spec.origin]
-        found += [Path(p).resolve() for p in locations]
+        if not rest:
+            locations = list(spec.submodule_search_locations or [])
+            if not locations and spec.origin and os.path.isfile(spec.origin):
+                locations = [spec.origin]
+            found += [Path(p).resolve() for p in locations]
+            continue
+        for folder in spec.submodule_search_locations or []:
+            base = Path(folder).joinpath(*rest)
+            found += [p.resolve() for p in (base, base.with_suffix(".py")) if p.exists()]
     return found
 
 
