@@ -5,7 +5,9 @@ Compares, in the same run and on the same course copy, stock serial ``nbgrader a
 at 1, 2 and all cores (sandbox kernel, pre-warmed kernels forked by a zygote per worker), and at
 all cores with a fresh sandbox and interpreter per submission (``--fresh-kernels``) and without
 the sandbox (``--no-sandbox``). Prints submissions per minute and the ratio to stock.
-Not a test: figures depend on the machine and its load (quoted in docs/grading.md).
+Not a test: figures depend on the machine and its load (quoted in docs/grading.md). Every run
+must give every submission full marks (the checks in tests/fixtures_grading.py, decided outside
+the kernel), or the benchmark stops: a fast run that graded nothing is no figure.
 
     .venv/bin/python bench/grading.py [N]          (default N = 24)
 """
@@ -34,6 +36,17 @@ def _fresh_class(base: Path, n: int) -> Path:
     for i in range(n):
         put(root, f"student{i:03d}", notebook, name="torch_demo", assignment="torch_demo")
     return root
+
+
+def _full_marks(root: Path, n: int) -> None:
+    """Stop unless all ``n`` submissions scored the 3 points of torch_demo."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{root / 'autograder' / 'gradebook.db'}") as gradebook:
+        scores = [gradebook.find_submission("torch_demo", f"student{i:03d}").score
+                  for i in range(n)]
+    if scores != [3.0] * n:
+        raise SystemExit(f"{root}: not every submission got 3 points: {scores}")
 
 
 def _timed(cmd: list[str], root: Path, env: dict) -> float:
@@ -71,6 +84,7 @@ def main() -> None:
                 cmd = [sys.executable, "-m", "autograder", "grade", "torch_demo", "-j",
                        str(count), "--no-progress", *flags]
                 seconds = _timed(cmd, root, env)
+            _full_marks(root, n)
             results[label] = seconds
             print(f"{label:40s} {n} submissions in {seconds:6.1f} s = "
                   f"{60 * n / seconds:5.1f} submissions/min", flush=True)

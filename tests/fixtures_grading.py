@@ -2,6 +2,9 @@
 
 ``np_demo`` (numpy, 4 points: two functions, a visible and a hidden test) and ``torch_demo``
 (torch, 3 points) are built here so that the CLI tests never depend on the real assignments.
+Each has its grader-side ``checks.py`` (``CHECKS_NP_DEMO``, ``CHECKS_TORCH_DEMO``, see
+autograder/verdict.py): the verdict of every graded cell is taken outside the student's kernel,
+so a visible test's checks re-run its calls and a hidden cell holds only a comment.
 """
 
 from __future__ import annotations
@@ -42,13 +45,9 @@ def np_source() -> nbformat.NotebookNode:
             "assert np.allclose(mean_abs(np.array([-1.0, 1.0, 3.0])), 5 / 3), "
             "'mean_abs([-1, 1, 3]) should be 5/3'"), 1),
         grade_test_cell("test_mean_abs_hidden", (
+            "# Hidden test: the grader calls mean_abs on a large signal, outside your kernel.\n"
             "### BEGIN HIDDEN TESTS\n"
-            "import numpy as _np\n"
-            f"_SECRET = {SECRET}\n"
-            "_x = _np.arange(-5.0, 6.0) * _SECRET\n"
-            "_got = mean_abs(_x)\n"
-            "assert type(_got) is float, 'mean_abs must return a float'\n"
-            "assert abs(_got - 30 * _SECRET / 11) < 1e-6 * _SECRET, 'wrong value'\n"
+            f"# mean_abs(np.arange(-5.0, 6.0) * {SECRET}) must be a float: solutions/np_demo/checks.py\n"
             "### END HIDDEN TESTS"), 2),
         solution_cell("clip01", NP_SOLUTION["clip01"]),
         grade_test_cell("test_clip01", (
@@ -56,6 +55,42 @@ def np_source() -> nbformat.NotebookNode:
             "np.testing.assert_allclose(_c, [0.0, 0.5, 1.0])\n"
             "assert float(abs(_c - np.array([0.0, 0.5, 1.0])).max()) == 0.0, 'clip01 is wrong'"), 1),
     ])
+
+
+#: solutions/np_demo/checks.py: the visible tests' calls, and the hidden rule (a float).
+CHECKS_NP_DEMO = """
+import numpy as np
+
+from autograder.verdict import Case, FunctionCheck, close, describe_value
+
+
+def fixed(*cases):
+    return lambda rng: list(cases)
+
+
+def ref_mean_abs(x):
+    return float(np.mean(np.abs(x)))
+
+
+def ref_clip01(x):
+    return np.clip(x, 0, 1)
+
+
+def float_close(got, expected):  # a NumPy float64 is a float too (the record cannot tell)
+    if not isinstance(got, float):
+        return f"returned {describe_value(got)}: mean_abs must return a float"
+    return close(rtol=1e-6)(got, expected)
+
+
+CHECKS = {
+    "test_mean_abs": FunctionCheck(
+        "mean_abs", fixed(Case((np.array([-1.0, 1.0, 3.0]),))), ref_mean_abs),
+    "test_mean_abs_hidden": FunctionCheck(
+        "mean_abs", fixed(Case((np.arange(-5.0, 6.0) * SECRET,))), ref_mean_abs, float_close),
+    "test_clip01": FunctionCheck(
+        "clip01", fixed(Case((np.array([-2.0, 0.5, 7.0]),))), ref_clip01, close(rtol=0, atol=0)),
+}
+""".replace("SECRET", SECRET)
 
 
 TORCH_SOLUTION = ("import torch\nimport torch.nn.functional as F\n\ndef smooth(x):\n"
@@ -78,14 +113,53 @@ def torch_source() -> nbformat.NotebookNode:
             "'smooth(ones) is wrong'"), 1),
         grade_test_cell("test_smooth_hidden", (
             "### BEGIN HIDDEN TESTS\n"
-            "import torch as _t\n"
-            "_g = _t.Generator().manual_seed(0)\n"
-            "_x = _t.randn(50, generator=_g)\n"
-            "_ref = (_t.nn.functional.pad(_x, (1, 1))[:-2] + _x + "
-            "_t.nn.functional.pad(_x, (1, 1))[2:]) / 3\n"
-            "assert float((smooth(_x) - _ref).abs().max()) < 1e-5, 'wrong on random input'\n"
+            "# smooth on random float32 signals: solutions/torch_demo/checks.py\n"
             "### END HIDDEN TESTS"), 2),
     ])
+
+
+#: solutions/torch_demo/checks.py: arrays reach ``smooth`` as float32 tensors (probe ``as_tensors``).
+CHECKS_TORCH_DEMO = """
+import numpy as np
+
+from autograder.verdict import Case, FunctionCheck, close
+
+
+def as_tensors(ns, inputs):
+    import torch
+
+    function, results = ns.get(inputs["function"]), []
+    for case in inputs["cases"]:
+        try:
+            if not callable(function):
+                raise NameError(f"{inputs['function']} is not defined")
+            results.append({"value": function(*map(torch.from_numpy, case["args"]))})
+        except Exception as error:
+            results.append({"error": f"{type(error).__name__}: {error}"[:400]})
+    return results
+
+
+class TensorCheck(FunctionCheck):
+    probe = staticmethod(as_tensors)
+
+
+def ref_smooth(x):
+    padded = np.pad(np.asarray(x, dtype=np.float64), 1)
+    return (padded[:-2] + padded[1:-1] + padded[2:]) / 3
+
+
+def random_signals(rng):
+    return [Case((rng.standard_normal(n).astype(np.float32),)) for n in rng.integers(1, 60, size=5)]
+
+
+CHECKS = {
+    "test_smooth": TensorCheck(
+        "smooth", lambda rng: [Case((np.ones(5, dtype=np.float32),))], ref_smooth, close(atol=1e-6)),
+    "test_smooth_hidden": TensorCheck("smooth", random_signals, ref_smooth, close(atol=1e-5)),
+}
+"""
+
+ASSIGNMENTS = {"np_demo": (np_source, CHECKS_NP_DEMO), "torch_demo": (torch_source, CHECKS_TORCH_DEMO)}
 
 
 def run_cli(root: Path, *args: str, timeout: int = 600, check: bool = True,
@@ -97,11 +171,12 @@ def run_cli(root: Path, *args: str, timeout: int = 600, check: bool = True,
 def make_course(tmp_path: Path, assignments=("np_demo",)) -> Path:
     """A course root with the fixture assignments in solutions/ and released (in the gradebook)."""
     root = course_copy(tmp_path)
-    sources = {"np_demo": np_source, "torch_demo": torch_source}
     for assignment in assignments:
-        path = root / "solutions" / assignment / f"{assignment}.ipynb"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        nbformat.write(sources[assignment](), path)
+        source, checks = ASSIGNMENTS[assignment]
+        folder = root / "solutions" / assignment
+        folder.mkdir(parents=True, exist_ok=True)
+        nbformat.write(source(), folder / f"{assignment}.ipynb")
+        (folder / "checks.py").write_text(checks)
     run_cli(root, "release", *assignments)
     return root
 
@@ -136,17 +211,19 @@ PROBE = r'''
 import os, glob
 _root = "ROOT"  # the course root, known to an attacker
 _found = {}
-for _name, _pattern in [("notebook_on_disk", "*.ipynb"),
+for _name, _pattern in [("notebook_on_disk", "*.ipynb"), ("checks_on_disk", "checks.py"),
                         ("solutions", _root + "/solutions/*/*.ipynb"),
+                        ("checks", _root + "/solutions/*/checks.py"),
                         ("gradebook", _root + "/autograder/gradebook.db"),
                         ("source_with_tests", _root + "/autograder/source_with_tests/*/*.ipynb"),
                         ("other_students", _root + "/autograder/submitted/*/*/*.ipynb"),
-                        ("repo_solutions", "REPO/solutions/*/*.ipynb")]:
+                        ("repo_solutions", "REPO/solutions/*/*.ipynb"),
+                        ("repo_checks", "REPO/solutions/*/checks.py")]:
     _hits = []
     for _p in glob.glob(_pattern):
         try:
             with open(_p, "rb") as _h:
-                _hits.append(_p if b"HIDDEN" in _h.read() or _p.endswith(".db") else "")
+                _hits.append(_p if b"HIDDEN" in _h.read() or not _p.endswith(".ipynb") else "")
         except OSError:
             pass
     _found[_name] = [h for h in _hits if h]
@@ -159,7 +236,7 @@ import os, glob
 _root = "ROOT"  # the course root, known to an attacker
 _results = []
 for _target in glob.glob(_root + "/autograder/submitted/*/*/*.ipynb") + \
-        glob.glob(_root + "/solutions/*/*.ipynb") + [_root + "/autograder/gradebook.db",
+        glob.glob(_root + "/solutions/*/*") + [_root + "/autograder/gradebook.db",
         _root + "/nbgrader_config.py", "../other_student_file.txt", "/tmp/../" + "x"]:
     try:
         with open(_target, "w") as _h:

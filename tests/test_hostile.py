@@ -46,7 +46,7 @@ def test_nothing_outside_the_grading_outputs_changed(graded):
 def test_no_submission_could_read_hidden_tests(graded):
     root = graded[0]
     found = ast.literal_eval((root / "autograder/autograded/reader/np_demo/probe.txt").read_text())
-    assert found == {k: [] for k in found} and len(found) == 6
+    assert found == {k: [] for k in found} and len(found) == 9
 
 
 def test_rerun_grades_nothing_and_feedback_redacts(graded):

@@ -59,13 +59,29 @@ def demo_source() -> nbformat.NotebookNode:
         grade_test_cell("test_square_hidden", (
             'assert square(4) == 16, "square(4) should be 16"\n'
             "### BEGIN HIDDEN TESTS\n"
-            f"SECRET_EXPECTED = {SECRET}\n"
-            'assert square(1111) == SECRET_EXPECTED, f"expected {SECRET_EXPECTED}"\n'
+            f"# SECRET_EXPECTED = {SECRET} = square(1111): solutions/demo/checks.py\n"
             "### END HIDDEN TESTS"), 2),
         written_cell("explain", "Why is a square never negative?\n\n"
                                 "=== BEGIN MARK SCHEME ===\nAny real number.\n"
                                 "=== END MARK SCHEME ===\n\nYOUR ANSWER HERE", 1),
     ])
+
+
+#: solutions/demo/checks.py: the grader calls square (the visible asserts' calls, then 1111).
+CHECKS = """
+from autograder.verdict import Case, FunctionCheck, exact_int
+
+
+def ref_square(x):
+    return x * x
+
+
+CHECKS = {
+    "test_square_visible": FunctionCheck("square", lambda rng: [Case((3,))], ref_square, exact_int),
+    "test_square_hidden": FunctionCheck(
+        "square", lambda rng: [Case((4,)), Case((1111,))], ref_square, exact_int),
+}
+"""
 
 
 def answer(release: nbformat.NotebookNode, body: str) -> nbformat.NotebookNode:
@@ -84,6 +100,7 @@ def build_class(root: Path) -> None:
     source = root / "solutions" / "demo" / "demo.ipynb"
     source.parent.mkdir(parents=True)
     nbformat.write(demo_source(), source)
+    (source.parent / "checks.py").write_text(CHECKS)  # read by the course config, not by stock
     run_nbgrader(root, "generate_assignment", "demo", "--force")
     release = nbformat.read(root / "assignments" / "demo" / "demo.ipynb", as_version=4)
     submit(root, "demo", "correct", answer(release, CORRECT), "demo")

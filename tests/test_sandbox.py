@@ -6,7 +6,7 @@ import ast
 import shutil
 
 import pytest
-from course import REPO, run_nbgrader
+from course import REPO, run_nbgrader, scores
 from fixtures_grading import NP_CORRECT, PROBE, answer, make_course, put, release
 
 from autograder import sandbox
@@ -23,6 +23,7 @@ def test_plain_nbgrader_autograde_cannot_read_solutions_or_gradebook(tmp_path):
     result = run_nbgrader(root, "autograde", "np_demo")
     found = ast.literal_eval((root / "autograder/autograded/spy/np_demo/probe.txt").read_text())
     assert found == {k: [] for k in found}, found
+    assert sum(scores(root, "np_demo", "spy", "np_demo").values()) == 4  # checks.py was applied
     assert (root / "solutions/np_demo/np_demo.ipynb").exists()
     assert "UNSANDBOXED" not in result.stderr
 
