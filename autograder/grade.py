@@ -235,6 +235,8 @@ def grade_one(assignment: str, student: str, digest: str, notes: str) -> Status:
     if result["success"]:
         state, problems = _cell_problems(course_autograded.resolve(), student, assignment)
         reason = "; ".join(filter(None, [notes, *problems, *exits]))
+        if any("sandbox ended" in text for text in exits):  # its results never came back
+            state = "kernel-died"
     else:
         text = (result.get("log") or "") + (result.get("error") or "")
         if exits or "DeadKernelError" in text or "Kernel died" in text:

@@ -21,7 +21,7 @@ def graded(tmp_path_factory, request):
     expected = hostile_class(root)
     before = tree_hashes(root)
     mode = ["--fresh-kernels"] if request.param == "fresh-kernels" else []
-    result = run_cli(root, "grade", "np_demo", "-j", "2", "--timeout", "3", "--memory-mb",
+    result = run_cli(root, "grade", "np_demo", "-j", "2", "--timeout", "6", "--memory-mb",
                      "2048", "--no-progress", "--require-sandbox", *mode)
     return root, expected, before, result
 

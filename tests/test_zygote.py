@@ -128,7 +128,10 @@ def test_a_kernel_that_kills_or_stops_the_zygote_costs_only_its_own_points(grade
     assert _observed(root, "d_after_killer")["processes"] == []
     # Its code is otherwise correct, but what its kernel wrote (the records of the grader's calls)
     # is copied back only when the zygote reports the kernel's end: a stopped zygote never does.
+    # its records stay in the stopped sandbox: 0 points, flagged with the reason
     assert float(rows["e_zygote_stopper"]["total"]) == 0
+    assert rows["e_zygote_stopper"]["status"] == "kernel-died"
+    assert "sandbox ended" in rows["e_zygote_stopper"]["reason"]
     assert (rows["f_after_stopper"]["status"], float(rows["f_after_stopper"]["total"])) == ("ok", 4)
 
 

@@ -183,6 +183,26 @@ def _mirror(source: Path, dest: Path) -> list[str]:
     return dropped
 
 
+#: After a SIGTERM (the kernel manager shutting the kernel down), how long the launcher waits for
+#: the zygote's report before it says the sandbox is gone (a stopped zygote never answers).
+TERM_GRACE_S = 1.5  # jupyter_client sends SIGKILL 2.5 s after SIGTERM by default
+
+
+def _wait_for_exit(client: socket.socket, lines: protocol.Lines, terminated: list) -> dict:
+    """The zygote's ``{"exit": ...}`` message, or {} if it hangs up or stays silent after SIGTERM."""
+    import select
+
+    while True:
+        try:
+            ready, _, _ = select.select([client], [], [], 0.5)
+        except InterruptedError:
+            continue
+        if ready:
+            return lines.next()
+        if terminated and time.monotonic() - terminated[0] > TERM_GRACE_S:
+            return {}
+
+
 def run_kernel(connection_file: Path, workdir: Path) -> dict | None:
     """Have the worker's zygote run this kernel; its ``{"exit", "cpu_s", "walled"}`` at the end.
 
@@ -212,13 +232,17 @@ def run_kernel(connection_file: Path, workdir: Path) -> dict | None:
         client.close()
         return None
 
+    terminated: list[float] = []
+
     def relay(signum, _frame) -> None:
         protocol.send(client, {"signal": int(signum)})
+        if signum == signal.SIGTERM and not terminated:
+            terminated.append(time.monotonic())
 
     signal.signal(signal.SIGINT, relay)
     signal.signal(signal.SIGTERM, relay)
     client.settimeout(None)
-    result = lines.next()
+    result = _wait_for_exit(client, lines, terminated)
     if "exit" not in result:
         client.close()
         return {"exit": -int(signal.SIGKILL), "cpu_s": 0.0, "walled": False, "zygote_died": True}
