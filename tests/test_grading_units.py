@@ -226,3 +226,24 @@ def test_unsafe_files_finds_links_markers_databases_and_copies(tmp_path):
 
     protected = {hashlib.sha256(secret.read_bytes()).hexdigest()}
     assert sorted(unsafe_files(out, protected)) == ["copy.txt", "db", "hidden.html", "link"]
+
+
+# --- ids -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["..", "../solutions", "a/../../b", ".hidden", "", "a b", "x/y",
+                                  "-rf", "~root", "a\nb", "a" * 101])
+def test_path_like_student_ids_are_refused(name):
+    from autograder.course import safe_id
+
+    assert not safe_id(name)
+
+
+def test_only_safe_student_folders_are_graded(tmp_path):
+    from autograder.course import Course
+    from autograder.grade import submitted_students
+
+    submitted = tmp_path / "submitted"
+    for name in ("ann", ".hidden", "b..c", "bob@uni.edu"):
+        (submitted / name / "a1_conv1d").mkdir(parents=True)
+    course = Course(tmp_path, tmp_path, tmp_path, submitted, tmp_path, tmp_path, "", "c", tmp_path)
+    assert submitted_students(course, "a1_conv1d") == ["ann", "bob@uni.edu"]
