@@ -9,7 +9,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from autograder.verdict import Case, FunctionCheck, KernelPolicy, close, exact_int
+from autograder.verdict import Case, FunctionCheck, KernelPolicy, close, exact_int, fixed
 
 POLICY = KernelPolicy(
     hidden_modules=("torch", "scipy"),
@@ -92,9 +92,6 @@ def layer_cases(rng):
     return cases
 
 
-def _fixed(*cases):
-    return lambda rng: list(cases)
-
 
 _x5, _w3 = np.array([1.0, 2.0, 4.0, 8.0, 16.0]), np.array([1.0, 2.0, 3.0])
 _x24 = np.arange(1.0, 9.0).reshape(1, 2, 4)
@@ -104,7 +101,7 @@ _precise = close(rtol=1e-6, atol=1e-8)
 CHECKS = {
     "test_conv_output_length": FunctionCheck(
         "conv_output_length",
-        _fixed(Case((10, 3)), Case((10, 3), dict(stride=2)), Case((10, 3), dict(padding=2)),
+        fixed(Case((10, 3)), Case((10, 3), dict(stride=2)), Case((10, 3), dict(padding=2)),
                Case((10, 3), dict(dilation=2)),
                Case((11, 4), dict(stride=3, padding=1, dilation=2))),
         ref_length, exact_int),
@@ -112,7 +109,7 @@ CHECKS = {
         "conv_output_length", length_cases, ref_length, exact_int, min_cases=80),
     "test_corr1d": FunctionCheck(
         "corr1d",
-        _fixed(Case((_x5, _w3)), Case((np.arange(1.0, 9.0), np.ones(2)), dict(stride=3)),
+        fixed(Case((_x5, _w3)), Case((np.arange(1.0, 9.0), np.ones(2)), dict(stride=3)),
                Case((np.array([1.0, 2.0, 3.0]), np.ones(3)), dict(padding=1)),
                Case((np.arange(1.0, 8.0), np.array([1.0, 10.0, 100.0])), dict(dilation=2)),
                Case((np.arange(1.0, 11.0), np.array([1.0, -1.0, 2.0])),
@@ -121,21 +118,21 @@ CHECKS = {
     "test_corr1d_hidden": FunctionCheck("corr1d", corr1d_cases, ref_corr1d, _precise, min_cases=60),
     "test_convolve1d": FunctionCheck(
         "convolve1d",
-        _fixed(Case((_x5, _w3)),
+        fixed(Case((_x5, _w3)),
                Case((np.array([1.0, 2.0, 3.0]), np.array([1.0, 2.0])), dict(padding=1))),
         ref_convolve1d),
     "test_convolve1d_hidden": FunctionCheck(
         "convolve1d", convolve1d_cases, ref_convolve1d, _precise, min_cases=40),
     "test_conv1d_matrix": FunctionCheck(
         "conv1d_matrix",
-        _fixed(Case((4, _w3)), Case((5, np.ones(2)), dict(stride=2)),
+        fixed(Case((4, _w3)), Case((5, np.ones(2)), dict(stride=2)),
                Case((3, _w3), dict(padding=1)), Case((5, np.array([1.0, 2.0])), dict(dilation=3))),
         ref_matrix),
     "test_conv1d_matrix_hidden": FunctionCheck(
         "conv1d_matrix", matrix_cases, ref_matrix, close(rtol=0, atol=1e-10), min_cases=40),
     "test_conv1d_layer": FunctionCheck(
         "conv1d_layer",
-        _fixed(Case((np.ones((2, 3, 7)), np.zeros((4, 3, 3)), np.array([1.0, 2.0, 3.0, 4.0]))),
+        fixed(Case((np.ones((2, 3, 7)), np.zeros((4, 3, 3)), np.array([1.0, 2.0, 3.0, 4.0]))),
                Case((np.ones((1, 3, 5)), np.ones((1, 3, 2)), np.zeros(1))),
                Case((_x5.reshape(1, 1, 5), _w3.reshape(1, 1, 3), np.zeros(1))),
                Case((np.arange(1.0, 9.0).reshape(1, 1, 8), np.ones((1, 1, 2)), np.zeros(1)),

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from autograder.verdict import Case, FunctionCheck, KernelPolicy, close, describe_value, exact_int
+from autograder.verdict import Case, FunctionCheck, KernelPolicy, close, describe_value, exact_int, fixed
 
 POLICY = KernelPolicy(
     hidden_modules=("torch", "scipy"),
@@ -104,9 +104,6 @@ class SpeedCheck(FunctionCheck):
         return problem
 
 
-def _fixed(*cases):
-    return lambda rng: list(cases)
-
 
 def forward_cases(rng):
     cases = []
@@ -186,7 +183,7 @@ _exact = close(rtol=0, atol=1e-10)
 CHECKS = {
     "test_conv2d_forward": FunctionCheck(
         "conv2d_forward",
-        _fixed(Case((_x8, _w8, np.zeros(4))),
+        fixed(Case((_x8, _w8, np.zeros(4))),
                Case((np.arange(1.0, 10.0).reshape(1, 1, 3, 3), _w22, np.zeros(1))),
                Case((_x5, np.zeros((4, 3, 3, 3)), np.arange(1.0, 5.0))),
                Case((np.ones((1, 3, 4, 4)), np.ones((1, 3, 2, 2)), np.zeros(1))),
@@ -206,21 +203,21 @@ CHECKS = {
         "conv2d_forward", speed_cases, ref_conv2d, close(rtol=0, atol=1e-3), max_seconds=4.0),
     "test_maxpool2d_forward": FunctionCheck(
         "maxpool2d_forward",
-        _fixed(Case((_x16, 2)), Case((-1.0 - _x16, 2)), Case((_x16, 3), dict(stride=1)),
+        fixed(Case((_x16, 2)), Case((-1.0 - _x16, 2)), Case((_x16, 3), dict(stride=1)),
                Case((np.arange(25.0).reshape(1, 1, 5, 5), 2)), Case((_x_pool, (2, 3)))),
         ref_maxpool),
     "test_maxpool2d_forward_hidden": FunctionCheck(
         "maxpool2d_forward", pool_cases(-3.0), ref_maxpool, _exact, min_cases=30),
     "test_avgpool2d_forward": FunctionCheck(
         "avgpool2d_forward",
-        _fixed(Case((_x16, 2)), Case((_x16, 3), dict(stride=1)),
+        fixed(Case((_x16, 2)), Case((_x16, 3), dict(stride=1)),
                Case((np.arange(8.0).reshape(1, 1, 2, 4), (1, 2)))),
         ref_avgpool),
     "test_avgpool2d_forward_hidden": FunctionCheck(
         "avgpool2d_forward", pool_cases(0.0), ref_avgpool, _exact, min_cases=30),
     "test_conv2d_backward": FunctionCheck(
         "conv2d_backward",
-        _fixed(Case((np.ones((1, 1, 2, 2)), np.arange(9.0).reshape(1, 1, 3, 3), _w22)),
+        fixed(Case((np.ones((1, 1, 2, 2)), np.arange(9.0).reshape(1, 1, 3, 3), _w22)),
                Case((np.ones((2, 4, 3, 3)), _xb, _wb)),
                Case((np.ones((2, 4, 5, 5)), _xb, _wb), dict(padding=1)),
                Case((_w22, np.zeros((1, 1, 4, 4)), np.ones((1, 1, 2, 2))), dict(stride=2)),
@@ -232,7 +229,7 @@ CHECKS = {
         "conv2d_backward", backward_cases, ref_backward, gradients(_precise), min_cases=20),
     "test_conv2d_param_count": FunctionCheck(
         "conv2d_param_count",
-        _fixed(Case((3, 64, 3)), Case((1, 6, 5)), Case((3, 8, (1, 5))),
+        fixed(Case((3, 64, 3)), Case((1, 6, 5)), Case((3, 8, (1, 5))),
                Case((3, 8, 3), dict(bias=False))),
         ref_param_count, exact_int),
     "test_conv2d_param_count_hidden": FunctionCheck(

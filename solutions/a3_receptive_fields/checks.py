@@ -11,7 +11,7 @@ student's function). The kernel may use torch; it may not import the lecture's w
 import torch
 import torch.nn.functional as F
 
-from autograder.verdict import Case, FunctionCheck, KernelPolicy, ProbeCheck, exact_int
+from autograder.verdict import Case, FunctionCheck, KernelPolicy, ProbeCheck, exact_int, fixed
 
 POLICY = KernelPolicy(
     hidden_modules=("utils.viz_receptive",),
@@ -42,9 +42,6 @@ def random_stacks(rng) -> list[Case]:
                                                        size=(depth, 3)).tolist()],))
             for depth in rng.integers(1, 6, size=40).tolist()]
 
-
-def _fixed(*cases):
-    return lambda rng: list(cases)
 
 
 # --- measure_receptive_field --------------------------------------------------------------
@@ -188,7 +185,7 @@ def random_models(rng) -> list[dict]:
 CHECKS = {
     "test_receptive_field": FunctionCheck(
         "receptive_field",
-        _fixed(Case(([],)), Case(([(3, 1, 1)],)), Case(([(3, 1, 1), (3, 1, 1)],)),
+        fixed(Case(([],)), Case(([(3, 1, 1)],)), Case(([(3, 1, 1), (3, 1, 1)],)),
                Case(([(3, 2, 1), (3, 1, 1)],)), Case(([(3, 1, 1), (2, 2, 1), (3, 1, 1)],)),
                Case(([(3, 1, 2), (3, 1, 4)],)),
                Case(([(5, 2, 1), (3, 2, 2), (3, 1, 1), (2, 2, 1)],))),
@@ -196,7 +193,7 @@ CHECKS = {
     "test_receptive_field_hidden": FunctionCheck(
         "receptive_field", random_stacks, ref_receptive_field, exact_int, min_cases=40),
     "test_measure_receptive_field": measure_check(
-        _fixed(*VISIBLE_MODELS), "measure_receptive_field (visible models)"),
+        fixed(*VISIBLE_MODELS), "measure_receptive_field (visible models)"),
     "test_measure_receptive_field_hidden": measure_check(
         random_models, "measure_receptive_field (hidden models)", min_models=32),
 }
