@@ -9,7 +9,7 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 PYTEST_ARGS ?=
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: lab test setup lint strip release bench gpu-check clean test-browser screenshots
+.PHONY: lab test check setup lint strip release bench gpu-check clean test-browser screenshots
 
 setup: $(STAMP)
 
@@ -30,15 +30,20 @@ lab: $(STAMP)
 	$(BIN)/jupyter lab $(ROOT_FLAG) --ServerApp.root_dir=. lectures/00_start_here.ipynb
 
 test: $(STAMP)
-	$(BIN)/ruff check utils autograder tests bench lectures solutions nbgrader_config.py
+	$(BIN)/ruff check utils autograder devtools tests bench lectures solutions nbgrader_config.py
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# The developer loop: ruff and the fast tier (tests/unit/), well under a minute.
+check: $(STAMP)
+	$(BIN)/ruff check utils autograder devtools tests bench lectures solutions nbgrader_config.py
+	$(BIN)/python -m pytest -q tests/unit
+
 lint: $(STAMP)
-	$(BIN)/ruff check utils autograder tests bench lectures solutions nbgrader_config.py
+	$(BIN)/ruff check utils autograder devtools tests bench lectures solutions nbgrader_config.py
 
 # Remove outputs and execution counts from every committed notebook.
 strip: $(STAMP)
-	$(BIN)/python -m utils.notebooks strip lectures solutions assignments
+	$(BIN)/python -m devtools.notebooks strip lectures solutions assignments
 
 # Regenerate the student release in assignments/ from solutions/ with nbgrader.
 release: $(STAMP)
@@ -57,7 +62,7 @@ test-browser: $(STAMP)
 
 # Copy the most telling widget screenshots of the last browser run into docs/img/ (README).
 README_SHOTS := 01_why_convolutions__w0 05_conv2d_images__w0 06_conv2d_step_through__w0 \
-                10_lenet5__w0 formgrader_gradebook validate_blank_a1_conv1d
+                12_lenet5__w0 formgrader_gradebook validate_blank_a1_conv1d
 screenshots:
 	mkdir -p docs/img
 	for shot in $(README_SHOTS); do \

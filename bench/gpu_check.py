@@ -47,7 +47,7 @@ def check_notebooks(include_lectures: bool, log) -> list[str]:
     import nbformat
     from nbformat.v4 import new_code_cell
 
-    from utils.notebooks import NotebookError, execute_notebook
+    from devtools.notebooks import NotebookError, execute_notebook
 
     paths = sorted(REPO.glob("solutions/*/*.ipynb"))
     if include_lectures:

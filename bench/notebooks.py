@@ -1,7 +1,7 @@
 """Every lecture and solution notebook's execution time in a fresh kernel (target <= 60 s each).
 
 Notebooks are found by glob (``lectures/*.ipynb``, ``solutions/*/*.ipynb``) and run one at a
-time with ``utils.notebooks.execute_notebook`` (nbclient, the course's kernel, the notebook's
+time with ``devtools.notebooks.execute_notebook`` (nbclient, the course's kernel, the notebook's
 folder as working directory), so each has the machine to itself. A notebook that fails is
 reported with its error and counted as missing the target.
 
@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--timeout", type=int, default=600, help="per-cell timeout (s)")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
-    from utils.notebooks import NotebookError, execute_notebook
+    from devtools.notebooks import NotebookError, execute_notebook
 
     env = dict(item.split("=", 1) for item in args.env)
     result = {}

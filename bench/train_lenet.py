@@ -5,8 +5,8 @@ The test set is evaluated after every epoch; the time reported is the training w
 to (and including) the evaluation that first reached the target. Data loading is excluded
 and reported separately.
 
-The model is LeNet-5 as lecture 10 builds it (two 5x5 convolutions with 6 and 16 filters,
-ReLU, 2x2 max-pooling, fully connected 120-84-10) with lecture 10's recipe: its
+The model is LeNet-5 as lecture 12 builds it (two 5x5 convolutions with 6 and 16 filters,
+ReLU, 2x2 max-pooling, fully connected 120-84-10) with lecture 12's recipe: its
 ``utils.training.fit(..., epochs=8, lr=3e-3, batch_size=128, schedule="onecycle")``, i.e.
 AdamW with a one-cycle learning rate (25% warm-up). The loop is re-stated here (with the data
 on the device and the test accuracy timed after each epoch) so that the benchmark does not
@@ -107,7 +107,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--epochs", type=int, default=None,
-                        help="default 8 (lecture 10) on the CPU, 15 on a GPU")
+                        help="default 8 (lecture 12) on the CPU, 15 on a GPU")
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--lr", type=float, default=3e-3)
     parser.add_argument("--json", type=Path)

@@ -67,7 +67,7 @@ def leaf_controls(controls) -> list:
 
 
 def feature_map_arguments() -> dict:
-    """What lecture 10 gives ``FeatureMapExplorer``: a LeNet-5-sized convolutional stack and 28x28
+    """What lecture 12 gives ``FeatureMapExplorer``: a LeNet-5-sized convolutional stack and 28x28
     images (random weights and pixels: the redraw time does not depend on them)."""
     import torch
     from torch import nn

@@ -5,7 +5,7 @@ get shapes but no memory and no values, so even VGG-16's 138 M parameters cost n
 nothing is downloaded. Count with ``sum(p.numel() for p in model.parameters())``.
 
 Also here: a tiny U-Net and a YOLO-style grid detector small enough to train on a CPU in
-seconds (lecture 13), and a width/depth/resolution-scalable CNN for EfficientNet's compound
+seconds (lecture 19), and a width/depth/resolution-scalable CNN for EfficientNet's compound
 scaling. LeNet-5 is deliberately absent (it is a graded exercise).
 """
 

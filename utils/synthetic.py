@@ -1,4 +1,4 @@
-"""Synthetic images of simple shapes for segmentation and detection demos (lecture 13).
+"""Synthetic images of simple shapes for segmentation and detection demos (lecture 19).
 
 Each image holds a few filled shapes (square, disc, triangle) of random size, brightness and
 position on a noisy, shaded background. The generators are seeded NumPy code, so the same seed

@@ -1,7 +1,7 @@
 """Feature-map explorer: pick an image and a layer, see every channel of that layer's activation.
 
 The activations come from forward hooks on the model's own modules, so what the widget shows
-is exactly what the network computes (lecture 10, LeNet-5).
+is exactly what the network computes (lecture 12, LeNet-5).
 """
 
 from __future__ import annotations

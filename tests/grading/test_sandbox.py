@@ -11,8 +11,6 @@ from fixtures_grading import NP_CORRECT, PROBE, answer, make_course, put, releas
 
 from autograder import sandbox
 
-pytestmark = pytest.mark.slow
-
 
 @pytest.mark.skipif(sandbox.bwrap_path() is None, reason="bubblewrap does not work here")
 def test_plain_nbgrader_autograde_cannot_read_solutions_or_gradebook(tmp_path):

@@ -11,7 +11,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-LECTURES = Path(__file__).resolve().parents[1] / "lectures"
+LECTURES = Path(__file__).resolve().parents[2] / "lectures"
 PART2 = {
     "05": ("a2_conv2d", ["[[4, 3, 4], [2, 4, 3], [2, 3, 4]]",
                          "[[3, -1, -3, -1], [-3, 1, 0, -3], [-3, -3, 0, 1], [3, -2, -2, -1]]",

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import torch
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 A4 = REPO / "solutions" / "a4_lenet5" / "lenet5.ipynb"
 A5 = REPO / "solutions" / "a5_transfer" / "transfer.ipynb"
 MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
@@ -42,7 +42,6 @@ def run_cells(path: Path, grade_ids: list[str]) -> dict:
     return namespace
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("device", DEVICES)
 def test_a4_graded_budget_clears_the_threshold_by_a_margin(device, monkeypatch):
     monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
@@ -71,7 +70,6 @@ def test_a4_training_loop_is_reproducible_on_the_cpu():
     assert len(runs[0]) == 2 * 5
 
 
-@pytest.mark.slow
 def test_a5_transfer_beats_scratch_by_a_margin(monkeypatch):
     """The visible transfer cell, and the grader's two transfer checks (solutions/a5_transfer/
     checks.py: the probe in this process, the accuracy and the baseline as the grader measures

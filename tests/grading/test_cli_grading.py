@@ -11,7 +11,6 @@ import time
 import zipfile
 
 import nbformat
-import pytest
 from fixtures_grading import (
     CLI,
     NP_CORRECT,
@@ -23,8 +22,6 @@ from fixtures_grading import (
     run_cli,
     statuses,
 )
-
-pytestmark = pytest.mark.slow
 
 
 def test_collect_folder_and_lms_zip(tmp_path):

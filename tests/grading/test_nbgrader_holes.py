@@ -27,8 +27,6 @@ from course import (
 )
 from nbformat.v4 import new_markdown_cell
 
-pytestmark = pytest.mark.slow
-
 SECRET = "1234321"
 STOCK_CONFIG = """
 c = get_config()

@@ -21,8 +21,6 @@ from attacks import TARGETS, attack_sources, submission
 from course import course_copy, run_nbgrader, scores, submit
 from fixtures_grading import run_cli
 
-pytestmark = pytest.mark.slow
-
 WAYS = ("nbgrader", "cli-prewarmed", "cli-fresh")
 #: ``--fresh-kernels`` starts each kernel exactly as plain nbgrader does (same launcher, a fresh
 #: sandbox); only the CLI's orchestration differs, so two assignments suffice to prove it (CI time).

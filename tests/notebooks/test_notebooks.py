@@ -11,12 +11,11 @@ from pathlib import Path
 import pytest
 from course import REPO
 
-from utils.notebooks import execute_notebook
+from devtools.notebooks import execute_notebook
 
 NOTEBOOKS = sorted(REPO.glob("lectures/*.ipynb")) + sorted(REPO.glob("solutions/*/*.ipynb"))
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: str(p.relative_to(REPO)))
 def test_notebook_runs_in_fresh_kernel(path: Path, record_property):
     run = execute_notebook(path, timeout=600)

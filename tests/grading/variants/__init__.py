@@ -17,7 +17,7 @@ from pathlib import Path
 
 import nbformat
 
-SOLUTIONS = Path(__file__).resolve().parents[2] / "solutions"
+SOLUTIONS = Path(__file__).resolve().parents[3] / "solutions"
 MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
 
 

@@ -1,4 +1,4 @@
-"""Architectures of lecture 13: computed parameter counts, MAC counting, residual blocks, tiny nets."""
+"""Architectures of lecture 19: computed parameter counts, MAC counting, residual blocks, tiny nets."""
 
 from __future__ import annotations
 

@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 from fixtures_grading import NP_CORRECT, NP_WRONG, answer, make_course, put, release, run_cli
 
-pytestmark = pytest.mark.slow
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 
 

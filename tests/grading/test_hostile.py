@@ -11,8 +11,6 @@ import ast
 import pytest
 from fixtures_grading import SECRET, hostile_class, make_course, run_cli, statuses, tree_hashes
 
-pytestmark = pytest.mark.slow
-
 
 @pytest.fixture(scope="module", params=["pre-warmed", "fresh-kernels"])
 def graded(tmp_path_factory, request):

@@ -1,4 +1,4 @@
-"""Feature-map explorer (lecture 10): its activations are the model's own, and controls redraw it."""
+"""Feature-map explorer (lecture 12): its activations are the model's own, and controls redraw it."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Synthetic shapes for lecture 13: masks, boxes, grid encoding and the detection metrics."""
+"""Synthetic shapes for lecture 19: masks, boxes, grid encoding and the detection metrics."""
 
 from __future__ import annotations
 

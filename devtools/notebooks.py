@@ -1,6 +1,6 @@
 """Run and clean notebooks: used by the tests, the benchmarks and ``make strip``.
 
-``python -m utils.notebooks strip PATH...`` removes outputs and execution counts in place.
+``python -m devtools.notebooks strip PATH...`` removes outputs and execution counts in place.
 """
 
 from __future__ import annotations
@@ -90,7 +90,7 @@ def strip_notebook(path: str | Path) -> bool:
 
 def main(argv: list[str]) -> int:
     if len(argv) < 2 or argv[0] != "strip":
-        print("usage: python -m utils.notebooks strip PATH [PATH ...]", file=sys.stderr)
+        print("usage: python -m devtools.notebooks strip PATH [PATH ...]", file=sys.stderr)
         return 2
     changed = 0
     for root in argv[1:]:

@@ -36,8 +36,6 @@ import nbformat
 import pytest
 from course import course_copy, run_nbgrader, submit
 
-pytestmark = pytest.mark.slow
-
 VARIANTS_DIR = Path(__file__).parent / "variants"
 VARIANT_FILES = sorted(p for p in VARIANTS_DIR.glob("*.py") if p.name != "__init__.py")
 SOLUTION_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
