@@ -178,3 +178,149 @@ class ShiftEquivarianceExplorer(Visualizer):
             f"max-pooled score {scores[0]:.3f} &rarr; {scores[1]:.3f} (invariant); "
             f"dense readout {scores[2]:+.3f} &rarr; {scores[3]:+.3f} (not invariant)")
         self.view.render()
+
+
+# --- two dimensions: shift, rotate or scale the photo -----------------------------------------
+
+KERNELS_2D = {
+    "Sobel x (vertical edges)": np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], dtype=np.float32),
+    "Sobel y (horizontal edges)": np.array([[-1, -2, -1], [0, 0, 0], [1, 2, 1]], dtype=np.float32),
+    "Laplacian (all directions)": np.array([[0, 1, 0], [1, -4, 1], [0, 1, 0]], dtype=np.float32),
+    "blur 3x3": np.full((3, 3), 1 / 9, dtype=np.float32),
+}
+TRANSFORMS = {  # name -> (min, max, step, default, unit)
+    "shift": (-24.0, 24.0, 1.0, 8.0, "pixels to the right (circular)"),
+    "rotate": (-180.0, 180.0, 15.0, 90.0, "degrees counter-clockwise"),
+    "scale": (0.5, 2.0, 0.1, 0.5, "x zoom about the centre"),
+}
+PHOTO_SIZE_2D = 96
+
+
+def photo_square(size: int = PHOTO_SIZE_2D) -> np.ndarray:
+    """A centred ``size`` x ``size`` crop of the grey photo at 1/4 resolution, (size, size) in [0, 1]."""
+    from .data import load_sample_image
+
+    image = load_sample_image(gray=True, size=128)
+    top, left = (image.shape[0] - size) // 2, (image.shape[1] - size) // 2
+    return np.ascontiguousarray(image[top:top + size, left:left + size])
+
+
+def transform_image(image, kind: str, amount: float) -> np.ndarray:
+    """Apply one transformation to ``image`` (H, W); returns (H, W) float32.
+
+    kind ``"shift"``: circular shift by ``round(amount)`` columns (torch.roll); ``"rotate"``:
+    ``amount`` degrees counter-clockwise about the centre, bilinear, zeros outside (exact
+    ``torch.rot90`` for multiples of 90 on a square image); ``"scale"``: zoom by ``amount``.
+    """
+    from .transforms import rotate, scale
+
+    x = torch.as_tensor(np.asarray(image, dtype=np.float32))[None, None]
+    with torch.no_grad(), single_thread():
+        if kind == "shift":
+            out = torch.roll(x, int(round(amount)), dims=-1)
+        elif kind == "rotate":
+            quarter = amount / 90.0
+            if x.shape[-1] == x.shape[-2] and quarter == int(quarter):
+                out = torch.rot90(x, int(quarter) % 4, dims=(-2, -1))
+            else:
+                out = rotate(x, float(amount))
+        elif kind == "scale":
+            out = scale(x, float(amount))
+        else:
+            raise ValueError(f"kind must be one of {list(TRANSFORMS)}, got {kind!r}")
+    return out[0, 0].numpy()
+
+
+def filter_map(image, kernel) -> np.ndarray:
+    """``F.conv2d`` of ``image`` (H, W) with ``kernel`` (K, K), K odd, circular padding: (H, W)."""
+    x = torch.as_tensor(np.asarray(image, dtype=np.float32))[None, None]
+    w = torch.as_tensor(np.asarray(kernel, dtype=np.float32))[None, None]
+    half = w.shape[-1] // 2
+    with torch.no_grad(), single_thread():
+        return F.conv2d(F.pad(x, (half,) * 4, mode="circular"), w)[0, 0].numpy()
+
+
+def equivariance_gap(image, kernel, kind: str, amount: float) -> tuple[float, np.ndarray, np.ndarray]:
+    """How far f[t[x]] is from t[f[x]] in the central half of the picture.
+
+    image (H, W), kernel (K, K). Returns ``(gap, f_tx, t_fx)`` with both maps (H, W) and
+    gap = ||f[t[x]] - t[f[x]]|| / ||t[f[x]]|| over the central (H/2, W/2) window (0 = equivariant).
+    """
+    f_tx = filter_map(transform_image(image, kind, amount), kernel)
+    t_fx = transform_image(filter_map(image, kernel), kind, amount)
+    h, w = f_tx.shape
+    window = (slice(h // 4, h - h // 4), slice(w // 4, w - w // 4))
+    norm = float(np.linalg.norm(t_fx[window]))
+    gap = float(np.linalg.norm(f_tx[window] - t_fx[window])) / max(norm, 1e-12)
+    return gap, f_tx, t_fx
+
+
+class TransformEquivarianceExplorer(Visualizer):
+    """Shift, rotate or scale the photo: does the filtered picture follow (f[t[x]] = t[f[x]])?
+
+    Panels: t[x]; f[t[x]] (filter the transformed photo); t[f[x]] (transform the filtered photo);
+    their difference, with the relative gap in the central half in the title.
+    """
+
+    def __init__(self, transform: str = "rotate", kernel: str = "Sobel x (vertical edges)",
+                 amount: float | None = None):
+        super().__init__()
+        self.image = photo_square()
+        low, high, step, default, _ = TRANSFORMS[transform]
+        self.transform = widgets.ToggleButtons(options=list(TRANSFORMS), value=transform,
+                                               description="transform",
+                                               style={"button_width": "70px"})
+        self.kernel = widgets.Dropdown(options=list(KERNELS_2D), value=kernel,
+                                       description="kernel", layout=widgets.Layout(width="300px"))
+        self.amount = widgets.FloatSlider(value=default if amount is None else amount, min=low,
+                                          max=high, step=step, description="amount",
+                                          continuous_update=False,
+                                          layout=widgets.Layout(width="360px"))
+        self.controls = [self.transform, self.kernel, self.amount]
+        self._build_figure()
+        self.transform.observe(self._on_transform, names="value")
+        self.kernel.observe(lambda _change: self.refresh(), names="value")
+        self.amount.observe(lambda _change: self.refresh(), names="value")
+        self.refresh()
+
+    def _on_transform(self, change: dict) -> None:
+        low, high, step, default, _ = TRANSFORMS[change["new"]]
+        with self.holding():
+            self.amount.min, self.amount.max = -1e9, 1e9  # widen first so no clamp fires midway
+            self.amount.min, self.amount.max, self.amount.step = low, high, step
+            self.amount.value = default
+        self.refresh()
+
+    def _build_figure(self) -> None:
+        self.view = FigureView(width=9.6, height=2.9, dpi=80)
+        fig = self.view.fig
+        blank = np.zeros_like(self.image)
+        self.axes = [fig.add_axes((0.01 + 0.248 * i, 0.04, 0.235, 0.78)) for i in range(4)]
+        titles = ["t[x]", "f[t[x]]: filter the transformed", "t[f[x]]: transform the filtered",
+                  "difference"]
+        self.panels = []
+        for ax, title in zip(self.axes, titles, strict=True):
+            cmap = "gray" if title == "t[x]" else "RdBu_r"
+            self.panels.append(ax.imshow(blank, cmap=cmap, vmin=-1, vmax=1))
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.set_title(title, fontsize=9)
+        self.panels[0].set_clim(0, 1)
+        self.diff_title = self.axes[3].title
+
+    def update(self) -> None:
+        kind, amount = self.transform.value, float(self.amount.value)
+        kernel = KERNELS_2D[self.kernel.value]
+        gap, f_tx, t_fx = equivariance_gap(self.image, kernel, kind, amount)
+        limit = float(max(np.abs(t_fx).max(), np.abs(f_tx).max(), 1e-6))
+        self.panels[0].set_data(transform_image(self.image, kind, amount))
+        for panel, data in zip(self.panels[1:], (f_tx, t_fx, f_tx - t_fx), strict=True):
+            panel.set_data(data)
+            panel.set_clim(-limit, limit)
+        self.diff_title.set_text(f"difference (gap {gap:.2f})")
+        unit = TRANSFORMS[kind][4]
+        verdict = "equivariant" if gap < 1e-3 else "NOT equivariant"
+        self.message.value = (f"{kind} by {amount:g} {unit}, kernel {self.kernel.value}: "
+                              f"relative gap ||f[t[x]] - t[f[x]]|| / ||t[f[x]]|| = {gap:.3f} "
+                              f"in the central half ({verdict})")
+        self.view.render()
