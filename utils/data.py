@@ -248,8 +248,12 @@ def load_mnist1d(seed: int = 42) -> dict[str, np.ndarray]:
 def load_sample_image(gray: bool = False, size: int | None = None) -> np.ndarray:
     """Grace Hopper's portrait from matplotlib's sample data, as floats in [0, 1].
 
-    Returns (H, W, 3) RGB, or (H, W) luminance with ``gray=True``. ``size`` resizes the
-    shorter side to ``size`` pixels by block averaging / nearest sampling (no extra packages).
+    Returns (H, W, 3) RGB, or (H, W) luminance with ``gray=True``. ``size`` shrinks the image by
+    the integer factor ``f = shorter side // size`` (600x512 -> 150x128 for ``size=128``): every
+    output pixel is the mean of the input pixels in its cell, i.e. area interpolation (block
+    averaging where ``f`` divides the sides; torch's ``adaptive_avg_pool2d`` for the last,
+    partial cells), so fine detail is averaged instead of aliased. The output has
+    ``ceil(H / f) x ceil(W / f)`` pixels.
     """
     import matplotlib.cbook
     import matplotlib.image
@@ -260,8 +264,14 @@ def load_sample_image(gray: bool = False, size: int | None = None) -> np.ndarray
     if image.max() > 1.0:
         image = image / 255.0
     if size is not None:
-        step = max(1, min(image.shape[:2]) // size)
-        image = image[::step, ::step]
+        factor = max(1, min(image.shape[:2]) // size)
+        if factor > 1:
+            import torch
+            import torch.nn.functional as F
+
+            height, width = -(-image.shape[0] // factor), -(-image.shape[1] // factor)
+            channels_first = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)[None]
+            image = F.adaptive_avg_pool2d(channels_first, (height, width))[0].permute(1, 2, 0).numpy()
     if gray:
         image = image[..., :3] @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
     return image

@@ -178,7 +178,6 @@ class ConnectionMatrixExplorer(Visualizer):
     def __init__(self, length: int = 8, kernel_size: int = 3, stride: int = 1, padding: int = 1,
                  dilation: int = 1):
         super().__init__()
-        self._syncing = False
         self.length = _slider("input length", length, 1, MAX_LENGTH)
         self.kernel_size = _slider("kernel size", kernel_size, 1, MAX_KERNEL)
         self.stride = _slider("stride", stride, 1, MAX_STRIDE)
@@ -197,17 +196,10 @@ class ConnectionMatrixExplorer(Visualizer):
     # ranges ---------------------------------------------------------------------------------
     def _sync_ranges(self) -> None:
         """Adjust dependent slider maxima (values are clamped by ipywidgets)."""
-        self._syncing = True
-        try:
+        with self.holding():
             self.kernel_size.max = min(MAX_KERNEL, self.length.value)
             reach = self.dilation.value * (self.kernel_size.value - 1)
             self.padding.max = max(0, min(MAX_PADDING, reach))
-        finally:
-            self._syncing = False
-
-    def refresh(self) -> None:
-        if not self._syncing:
-            super().refresh()
 
     # drawing --------------------------------------------------------------------------------
     def _build_figure(self) -> None:
@@ -260,11 +252,8 @@ class ConnectionMatrixExplorer(Visualizer):
             return
         self.invalid_text.set_text("")
         rows = g.output_length
-        self._syncing = True
-        try:
+        with self.holding():
             self.output.max = rows
-        finally:
-            self._syncing = False
         chosen = self.output.value - 1
         data = np.zeros((max_rows, max_cols))
         data[:rows, :cols] = g.padded_matrix

@@ -4,13 +4,15 @@ Every number is computed by torch (``F.conv2d``, ``F.unfold``); this module hold
 bookkeeping around it and the drawing. Like PyTorch, "convolution" here means cross-correlation:
 the kernel is not flipped.
 
-- ``KernelEditor()``: a 3x3 grid of numbers plus presets, applied live to the photo.
-- ``StepThrough()``: a slider (and a Play button) moves a 3x3 kernel over a small seed image
-  and fills the output cell by cell, showing the products and their sum.
+- ``KernelEditor()``: a 3x3 grid of numbers plus presets, applied live to the photo or to an
+  image of your own (``FileUpload``: PNG or JPEG, converted to grey and resized).
+- ``StepThrough()``: a slider (and a Play button) moves a 3x3 kernel over a small worked-example
+  image and fills the output cell by cell, showing the products and their sum.
 """
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 
 import ipywidgets as widgets
@@ -40,7 +42,7 @@ PRESET_KERNELS: dict[str, np.ndarray] = {
     "delete (all zeros)": np.zeros((3, 3)),
 }
 
-#: The small worked examples of seed 003: (image, kernel).
+#: The small worked examples of lectures 05-06 (a classic textbook pair): (image, kernel).
 SEED_X_IMAGE = np.array([[1, 1, 1, 0, 0], [0, 1, 1, 1, 0], [0, 0, 1, 1, 1],
                          [0, 0, 1, 1, 0], [0, 1, 1, 0, 0]], dtype=np.float64)
 SEED_X_KERNEL = np.array([[1, 0, 1], [0, 1, 0], [1, 0, 1]], dtype=np.float64)
@@ -49,6 +51,10 @@ SEED_6X6_IMAGE = np.array([[1, 0, 0, 0, 0, 1], [0, 1, 0, 0, 1, 0], [0, 0, 1, 1, 
                           dtype=np.float64)
 SEED_DIAGONAL_FILTER = np.array([[1, -1, -1], [-1, 1, -1], [-1, -1, 1]], dtype=np.float64)
 SEED_VERTICAL_FILTER = np.array([[-1, 1, -1], [-1, 1, -1], [-1, 1, -1]], dtype=np.float64)
+
+#: The same arrays under the names the lectures use.
+X_IMAGE, X_KERNEL = SEED_X_IMAGE, SEED_X_KERNEL
+IMAGE_6X6, DIAGONAL_FILTER, VERTICAL_FILTER = SEED_6X6_IMAGE, SEED_DIAGONAL_FILTER, SEED_VERTICAL_FILTER
 
 STEP_EXAMPLES: dict[str, tuple[np.ndarray, np.ndarray]] = {
     "5x5 image, 'X' kernel": (SEED_X_IMAGE, SEED_X_KERNEL),
@@ -79,6 +85,53 @@ def filter_image(image: np.ndarray, kernel: np.ndarray) -> np.ndarray:
     pad = w.shape[-1] // 2
     x = F.pad(x, (pad, pad, pad, pad), mode="replicate")
     return F.conv2d(x, w)[0, 0].numpy()
+
+
+#: Largest accepted upload, in bytes, and the longest side kept after resizing (x ``size``).
+MAX_UPLOAD_BYTES = 20_000_000
+MAX_ASPECT = 4
+
+
+def image_from_bytes(data: bytes, size: int = 128) -> np.ndarray:
+    """Decode a PNG/JPEG file's bytes into a grey image (h, w) of floats in [0, 1].
+
+    The shorter side becomes ``size`` pixels (area interpolation, torch's ``F.interpolate``;
+    the longer side is capped at ``MAX_ASPECT * size``). Grey is the luminance
+    0.299 R + 0.587 G + 0.114 B. Raises ``ValueError`` with a sentence for the student when the
+    bytes are not an image this can read.
+    """
+    import matplotlib.image
+
+    if len(data) == 0:
+        raise ValueError("the file is empty")
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise ValueError(f"the file has {len(data):,} bytes; please use one under "
+                         f"{MAX_UPLOAD_BYTES // 1_000_000} MB")
+    try:
+        pixels = np.asarray(matplotlib.image.imread(io.BytesIO(data)), dtype=np.float32)
+    except Exception:  # PIL/matplotlib raise many different types for a bad file
+        raise ValueError("this file is not a PNG or JPEG image that can be read") from None
+    if pixels.dtype.kind in "ui" or pixels.max() > 1.0:
+        pixels = pixels / 255.0
+    if pixels.ndim == 3:
+        pixels = pixels[..., :3] @ np.array([0.299, 0.587, 0.114], dtype=np.float32) \
+            if pixels.shape[2] >= 3 else pixels[..., 0]
+    if pixels.ndim != 2 or min(pixels.shape) < 3:
+        raise ValueError(f"the image is {'x'.join(map(str, pixels.shape))} pixels: too small")
+    scale = size / min(pixels.shape)
+    height = min(max(3, round(pixels.shape[0] * scale)), MAX_ASPECT * size)
+    width = min(max(3, round(pixels.shape[1] * scale)), MAX_ASPECT * size)
+    x = torch.as_tensor(np.ascontiguousarray(pixels))[None, None]
+    return F.interpolate(x, size=(height, width), mode="area")[0, 0].clamp(0, 1).numpy()
+
+
+def uploaded_bytes(value: object) -> tuple[str, bytes] | None:
+    """(name, content) of the first file in a ``FileUpload.value`` (ipywidgets 7 or 8), or None."""
+    files = list(value.values()) if isinstance(value, dict) else list(value or ())
+    if not files:
+        return None
+    first = files[0]
+    return str(first.get("name", "your file")), bytes(first["content"])
 
 
 @dataclass
@@ -139,7 +192,7 @@ def conv_step(image: np.ndarray, kernel: np.ndarray, padding: int, stride: int,
 
 
 def products_text(step: Step, kernel: np.ndarray) -> str:
-    """The sum written out like the seed: three rows of ``(a × b) + ...`` then ``= total``."""
+    """The sum written out as in the worked example: three rows of ``(a × b) + ...`` then ``= total``."""
     def fmt(value: float) -> str:
         return f"{value:g}"
 
@@ -151,15 +204,19 @@ def products_text(step: Step, kernel: np.ndarray) -> str:
 class KernelEditor(Visualizer):
     """Edit a 3x3 kernel (or pick a preset) and see it applied live to the photo.
 
-    Controls: ``preset`` (Dropdown) and ``cells`` (3x3 ``FloatText``, shown as a grid).
-    The figure shows the photo, the kernel and the filtered photo (grey scale stretched from
-    the output's minimum to its maximum, both printed).
+    Controls: ``preset`` (Dropdown), ``cells`` (3x3 ``FloatText``, shown as a grid) and
+    ``upload`` (``FileUpload``: your own PNG/JPEG replaces the photo, in grey, shorter side
+    ``size``; ``photo_button`` brings the photo back). The figure shows the input, the kernel
+    and the filtered input (grey scale stretched from the output's minimum to its maximum,
+    both printed). A file that cannot be read is reported in words, in the picture.
     """
 
     def __init__(self, preset: str = "Gaussian blur", size: int = 128) -> None:
         super().__init__()
-        self.image = load_sample_image(gray=True, size=size)
-        self._busy = False
+        self.size = size
+        self.photo = load_sample_image(gray=True, size=size)
+        self.image = self.photo
+        self.source = "photo"
         self.preset = widgets.Dropdown(options=[*PRESET_KERNELS, CUSTOM], value=preset,
                                        description="preset")
         self.cells = [[widgets.FloatText(value=float(PRESET_KERNELS[preset][r, c]), step=0.1,
@@ -167,13 +224,18 @@ class KernelEditor(Visualizer):
                        for c in range(3)] for r in range(3)]
         grid = widgets.GridBox([cell for row in self.cells for cell in row],
                                layout=widgets.Layout(grid_template_columns="repeat(3, 74px)"))
-        self.controls = [self.preset, grid]
+        self.upload = widgets.FileUpload(accept="image/png,image/jpeg,.png,.jpg,.jpeg",
+                                         multiple=False, description="your image")
+        self.photo_button = widgets.Button(description="back to the photo")
+        self.controls = [self.preset, grid, widgets.VBox([self.upload, self.photo_button])]
         self.view = FigureView(width=9.0, height=3.4)
         fig = self.view.fig
         ax_in, ax_k, ax_out = fig.subplots(1, 3, gridspec_kw={"width_ratios": [1, 0.7, 1]})
         fig.subplots_adjust(left=0.01, right=0.99, top=0.86, bottom=0.03, wspace=0.08)
-        ax_in.imshow(self.image, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
-        ax_in.set_title("photo (input)", fontsize=10)
+        self.axes = (ax_in, ax_k, ax_out)
+        self.in_image = ax_in.imshow(self.image, cmap="gray", vmin=0, vmax=1,
+                                     interpolation="nearest")
+        self.in_title = ax_in.set_title("photo (input)", fontsize=10)
         self.kernel_image = ax_k.imshow(np.zeros((3, 3)), cmap="RdBu_r", vmin=-1, vmax=1)
         self.kernel_texts = [[ax_k.text(c, r, "", ha="center", va="center", fontsize=10)
                               for c in range(3)] for r in range(3)]
@@ -181,7 +243,7 @@ class KernelEditor(Visualizer):
         self.out_image = ax_out.imshow(self.image, cmap="gray", vmin=0, vmax=1,
                                        interpolation="nearest")
         self.out_title = ax_out.set_title("", fontsize=10)
-        for ax in (ax_in, ax_k, ax_out):
+        for ax in self.axes:
             ax.set_xticks([])
             ax.set_yticks([])
         self.observe_all()
@@ -189,38 +251,45 @@ class KernelEditor(Visualizer):
 
     def observe_all(self) -> None:
         """Presets write all nine cells then redraw once; editing a cell redraws once."""
-        self.preset.observe(self._on_preset, names="value")
-        for row in self.cells:
-            for cell in row:
-                cell.observe(self._on_cell, names="value")
+        cells = [cell for row in self.cells for cell in row]
+        self.link_preset(self.preset, PRESET_KERNELS, cells, self.kernel, self._write_kernel,
+                         custom=CUSTOM)
+        self.upload.observe(self._on_upload, names="value")
+        self.photo_button.on_click(lambda _button: self.use_image(self.photo, "photo"))
 
     def kernel(self) -> np.ndarray:
         """The kernel in the grid, (3, 3) float64."""
         return np.array([[cell.value for cell in row] for row in self.cells], dtype=np.float64)
 
-    def _on_preset(self, change) -> None:
-        if self._busy or change["new"] == CUSTOM:
-            return
-        self._busy = True
-        try:
-            for row, values in zip(self.cells, PRESET_KERNELS[change["new"]], strict=True):
-                for cell, value in zip(row, values, strict=True):
-                    cell.value = float(value)
-        finally:
-            self._busy = False
+    def _write_kernel(self, kernel: np.ndarray) -> None:
+        for row, values in zip(self.cells, kernel, strict=True):
+            for cell, value in zip(row, values, strict=True):
+                cell.value = float(value)
+
+    def use_image(self, image: np.ndarray, source: str) -> None:
+        """Filter ``image`` (h, w) in [0, 1] from now on; ``source`` names it in the titles."""
+        self.image, self.source = image, source
+        height, width = image.shape
+        for ax, artist in ((self.axes[0], self.in_image), (self.axes[2], self.out_image)):
+            artist.set_data(image)
+            artist.set_extent((-0.5, width - 0.5, height - 0.5, -0.5))
+            ax.set_xlim(-0.5, width - 0.5)
+            ax.set_ylim(height - 0.5, -0.5)
+        self.in_title.set_text(f"{source} (input)")
         self.refresh()
 
-    def _on_cell(self, _change) -> None:
-        if self._busy:
+    def _on_upload(self, change: dict) -> None:
+        upload = uploaded_bytes(change["new"])
+        if upload is None:
             return
-        kernel = self.kernel()
-        name = next((n for n, k in PRESET_KERNELS.items() if np.allclose(k, kernel)), CUSTOM)
-        self._busy = True
+        name, content = upload
         try:
-            self.preset.value = name
-        finally:
-            self._busy = False
-        self.refresh()
+            image = image_from_bytes(content, self.size)
+        except ValueError as err:
+            self.show_problem(f"could not use {name}: {err}. The kernel is still applied to "
+                              f"the {self.source}; try another file.")
+            return
+        self.use_image(image, name[:30])
 
     def update(self) -> None:
         kernel = self.kernel()
@@ -238,7 +307,7 @@ class KernelEditor(Visualizer):
         for r in range(3):
             for c in range(3):
                 self.kernel_texts[r][c].set_text(f"{kernel[r, c]:.3g}")
-        self.message.value = f"kernel sum = {kernel.sum():.3g}"
+        self.message.value = f"kernel sum = {kernel.sum():.3g}; input: {self.source}"
         self.view.render()
 
 
@@ -247,9 +316,9 @@ _MAX_OUT = 8  # largest output side (6 + 2 * 2 - 3 + 1)
 
 
 class StepThrough(Visualizer):
-    """Move a 3x3 kernel over a seed image step by step; the output fills cell by cell.
+    """Move a 3x3 kernel over a worked-example image step by step; the output fills cell by cell.
 
-    Controls: ``example`` (Dropdown of the seed 003 examples), ``padding`` and ``stride``
+    Controls: ``example`` (Dropdown of the worked examples), ``padding`` and ``stride``
     (IntSliders), ``play`` (Play, linked to ``step`` in the browser) and ``step`` (IntSlider).
     Each input cell under the kernel shows ``value`` and ``×weight``; below the picture the
     products are written out with their sum.
@@ -257,7 +326,6 @@ class StepThrough(Visualizer):
 
     def __init__(self, example: str = "5x5 image, 'X' kernel") -> None:
         super().__init__()
-        self._busy = False
         self.example = widgets.Dropdown(options=list(STEP_EXAMPLES), value=example,
                                         description="example")
         self.padding = widgets.IntSlider(value=0, min=0, max=2, description="padding",
@@ -316,20 +384,16 @@ class StepThrough(Visualizer):
         self.refresh()
 
     def _on_step(self, _change) -> None:
-        if not self._busy:
-            self.refresh()
+        self.refresh()
 
     def _sync_step_range(self) -> None:
         image, kernel = STEP_EXAMPLES[self.example.value]
         with single_thread():
             count = step_count(image, kernel, self.padding.value, self.stride.value)
         last = max(count - 1, 0)
-        self._busy = True
-        try:
+        with self.holding():
             self.step.max = self.play.max = last
             self.step.value = min(self.step.value, last)
-        finally:
-            self._busy = False
 
     def current(self) -> Step:
         """The kernel position the controls select."""
@@ -344,7 +408,7 @@ class StepThrough(Visualizer):
                 step = self.current()
                 out = conv2d_torch(image, kernel, pad, stride)
         except ValueError as err:
-            self.message.value = str(err)
+            self.show_problem(str(err))
             return
         self.message.value = ""
         padded = np.pad(image, pad)

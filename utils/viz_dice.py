@@ -62,7 +62,6 @@ class DiceSumExplorer(Visualizer):
 
     def __init__(self, faces_a: int = 6, faces_b: int = 6, rolls: int = 200_000, total: int = 7):
         super().__init__()
-        self._syncing = False
         self._simulations: dict[tuple[int, int, int], np.ndarray] = {}
         common = dict(min=2, max=MAX_FACES, continuous_update=False,
                       layout=widgets.Layout(width="230px"))
@@ -78,10 +77,6 @@ class DiceSumExplorer(Visualizer):
         self._build_figure()
         self.observe_all()
         self.update()
-
-    def refresh(self) -> None:
-        if not self._syncing:
-            super().refresh()
 
     def _build_figure(self) -> None:
         self.view = FigureView(width=8.0, height=4.2, dpi=80)
@@ -99,11 +94,8 @@ class DiceSumExplorer(Visualizer):
 
     def update(self) -> None:
         a, b = self.faces_a.value, self.faces_b.value
-        self._syncing = True
-        try:
+        with self.holding():
             self.total.max = a + b
-        finally:
-            self._syncing = False
         z = self.total.value
         exact = dice_sum_pmf(a, b)
         key = (a, b, self.rolls.value)

@@ -53,7 +53,6 @@ class ChannelMixer(Visualizer):
     def __init__(self, preset: str = "red minus green", size: int = 96) -> None:
         super().__init__()
         self.image = load_sample_image(size=size)[..., :3]
-        self._busy = False
         r, g, b, bias = PRESET_MIXES[preset]
         self.preset = widgets.Dropdown(options=[*PRESET_MIXES, CUSTOM], value=preset,
                                        description="preset", layout=widgets.Layout(width="380px"))
@@ -80,39 +79,19 @@ class ChannelMixer(Visualizer):
 
     def observe_all(self) -> None:
         """A preset writes the four sliders then redraws once; each slider redraws once."""
-        self.preset.observe(self._on_preset, names="value")
-        for slider in (*self.weights, self.bias):
-            slider.observe(self._on_slider, names="value")
+        sliders = [*self.weights, self.bias]
+        self.link_preset(self.preset, PRESET_MIXES, sliders,
+                         lambda: [s.value for s in sliders], self._write_sliders,
+                         custom=CUSTOM, atol=0.03)
 
     def mix(self) -> tuple[np.ndarray, np.ndarray]:
         """The 1x1 kernel the sliders hold: weights (1, 3) and bias (1,)."""
         return (np.array([[s.value for s in self.weights]], dtype=np.float32),
                 np.array([self.bias.value], dtype=np.float32))
 
-    def _on_preset(self, change) -> None:
-        if self._busy or change["new"] == CUSTOM:
-            return
-        self._busy = True
-        try:
-            values = PRESET_MIXES[change["new"]]
-            for slider, value in zip((*self.weights, self.bias), values, strict=True):
-                slider.value = value
-        finally:
-            self._busy = False
-        self.refresh()
-
-    def _on_slider(self, _change) -> None:
-        if self._busy:
-            return
-        current = np.array([s.value for s in (*self.weights, self.bias)])
-        name = next((n for n, v in PRESET_MIXES.items() if np.allclose(v, current, atol=0.03)),
-                    CUSTOM)
-        self._busy = True
-        try:
-            self.preset.value = name
-        finally:
-            self._busy = False
-        self.refresh()
+    def _write_sliders(self, values: tuple[float, ...]) -> None:
+        for slider, value in zip((*self.weights, self.bias), values, strict=True):
+            slider.value = value
 
     def update(self) -> None:
         weights, bias = self.mix()

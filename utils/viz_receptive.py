@@ -46,6 +46,13 @@ PRESET_STACKS: dict[str, str] = {
 }
 CUSTOM = "custom"
 
+#: Limits that keep a typed stack computable in milliseconds (larger ones are refused in words).
+MAX_LAYERS = 12
+MAX_KERNEL = 15
+MAX_STRIDE = 8
+MAX_DILATION = 16
+MAX_FIELD = 1025
+
 
 @dataclass(frozen=True)
 class Layer:
@@ -74,9 +81,14 @@ def parse_stack(spec: str) -> list[Layer]:
         layer = Layer(kind, kernel, stride_value, int(dilation) if dilation else 1)
         if min(layer.kernel, layer.stride, layer.dilation) < 1:
             raise ValueError(f"{token!r}: kernel, stride and dilation must be at least 1")
+        if layer.kernel > MAX_KERNEL or layer.stride > MAX_STRIDE or layer.dilation > MAX_DILATION:
+            raise ValueError(f"{token!r}: this explorer allows kernels up to {MAX_KERNEL}, strides "
+                             f"up to {MAX_STRIDE} and dilations up to {MAX_DILATION}")
         layers.append(layer)
     if not layers:
         raise ValueError("the stack is empty: write e.g. 'conv3 conv3'")
+    if len(layers) > MAX_LAYERS:
+        raise ValueError(f"{len(layers)} layers: this explorer takes at most {MAX_LAYERS}")
     return layers
 
 
@@ -135,9 +147,13 @@ def receptive_field_size(layers: list[Layer]) -> int:
     """Side of the receptive field of a unit far from any border, measured by autograd.
 
     Uses an input large enough that no border clips it (grown until the field fits).
+    ``ValueError`` (in words) when the field would exceed ``MAX_FIELD`` pixels.
     """
     size = 33
     while True:
+        if size > 2 * MAX_FIELD + 1:
+            raise ValueError(f"the receptive field of this stack is larger than {MAX_FIELD} "
+                             "pixels: too large to measure here; use fewer or smaller layers")
         h_out, w_out = output_shape(layers, size, size)
         grad = input_gradient(layers, size, size, h_out // 2, w_out // 2)
         top, left, height, width = support_box(grad != 0)
@@ -160,7 +176,7 @@ class RFExplorer(Visualizer):
         photo = load_sample_image(gray=True, size=size)
         top = (photo.shape[0] - size) // 2
         self.image = photo[top:top + size, :size]
-        self._busy = False
+        self._last_spec: str | None = None
         self.preset = widgets.Dropdown(options=[*PRESET_STACKS, CUSTOM], value=preset,
                                        description="stack", layout=widgets.Layout(width="380px"))
         self.spec = widgets.Text(value=PRESET_STACKS[preset], description="layers",
@@ -173,7 +189,6 @@ class RFExplorer(Visualizer):
         self.mask = np.zeros(self.image.shape, dtype=bool)
         self._build_figure()
         self.observe_all()
-        self._sync_unit_range(center=True)
         self.update()
 
     def _build_figure(self) -> None:
@@ -199,28 +214,10 @@ class RFExplorer(Visualizer):
 
     def observe_all(self) -> None:
         """A preset writes ``spec``; ``spec`` re-sizes the unit sliders; one redraw each."""
-        self.preset.observe(self._on_preset, names="value")
-        self.spec.observe(self._on_spec, names="value")
+        self.link_preset(self.preset, PRESET_STACKS, [self.spec], lambda: self.spec.value,
+                         lambda spec: setattr(self.spec, "value", spec), custom=CUSTOM)
         for slider in (self.row, self.col):
-            slider.observe(self._on_unit, names="value")
-
-    def _on_preset(self, change) -> None:
-        if not self._busy and change["new"] != CUSTOM:
-            self.spec.value = PRESET_STACKS[change["new"]]
-
-    def _on_spec(self, change) -> None:
-        name = next((n for n, s in PRESET_STACKS.items() if s == change["new"].strip()), CUSTOM)
-        self._busy = True
-        try:
-            self.preset.value = name
-        finally:
-            self._busy = False
-        self._sync_unit_range(center=True)
-        self.refresh()
-
-    def _on_unit(self, _change) -> None:
-        if not self._busy:
-            self.refresh()
+            slider.observe(lambda _change: self.refresh(), names="value")
 
     def layers(self) -> list[Layer]:
         """The stack written in ``spec`` (``ValueError`` if it cannot be read)."""
@@ -232,16 +229,16 @@ class RFExplorer(Visualizer):
                 h_out, w_out = output_shape(self.layers(), *self.image.shape)
         except ValueError:
             return
-        self._busy = True
-        try:
+        with self.holding():
             self.row.max, self.col.max = h_out - 1, w_out - 1
             if center:
                 self.row.value, self.col.value = h_out // 2, w_out // 2
-        finally:
-            self._busy = False
 
     def update(self) -> None:
         height, width = self.image.shape
+        if self.spec.value != self._last_spec:  # a new stack: centre the unit on its output
+            self._last_spec = self.spec.value
+            self._sync_unit_range(center=True)
         try:
             layers = self.layers()
             with single_thread():
@@ -252,7 +249,7 @@ class RFExplorer(Visualizer):
                     x = torch.as_tensor(self.image, dtype=torch.float64)[None, None]
                     out = build_stack(layers)(x)[0, 0].numpy()
         except (ValueError, IndexError) as err:
-            self.message.value = f"<b>cannot show this stack:</b> {err}"
+            self.show_problem(f"cannot show this stack: {err}")
             return
         self.mask = grad != 0
         top, left, box_h, box_w = support_box(self.mask)

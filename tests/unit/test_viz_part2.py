@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import itertools
 
 import numpy as np
@@ -10,7 +11,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from utils import viz_2d, viz_part2_layers, viz_receptive
+import utils
+from utils import viz_2d, viz_multichannel, viz_part2_layers, viz_receptive
 from utils.viz_receptive import Layer
 
 
@@ -296,7 +298,143 @@ def test_rf_explorer_controls_and_errors():
 
 def test_every_visualizer_builds_without_arguments():
     for cls in (viz_2d.KernelEditor, viz_2d.StepThrough, viz_part2_layers.ChannelMixer,
-                viz_part2_layers.PoolingExplorer, viz_receptive.RFExplorer):
+                viz_part2_layers.PoolingExplorer, viz_receptive.RFExplorer,
+                viz_multichannel.MultiChannelStepThrough):
         viz = cls()
         assert viz.controls and bytes(viz.view.image.value).startswith(b"\x89PNG")
         assert viz.widget().children[-1] is viz.view.image
+
+
+def _png_bytes(array: np.ndarray) -> bytes:
+    import io
+
+    import matplotlib.image
+
+    buffer = io.BytesIO()
+    matplotlib.image.imsave(buffer, array, format="png", cmap="gray", vmin=0, vmax=1)
+    return buffer.getvalue()
+
+
+def _upload(content: bytes, name: str = "mine.png") -> tuple[dict, ...]:
+    return ({"name": name, "type": "image/png", "size": len(content), "content": memoryview(content),
+             "last_modified": datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)},)
+
+
+def test_image_from_bytes_decodes_png_to_grey_and_resizes_by_area():
+    ramp = np.tile(np.linspace(0, 1, 64), (32, 1))                 # 32x64, left dark, right bright
+    grey = viz_2d.image_from_bytes(_png_bytes(ramp), size=16)
+    assert grey.shape == (16, 32) and grey.dtype == np.float32
+    # area interpolation by 2: each pixel is the mean of a 2x2 block of the (8-bit) file
+    stored = np.round(ramp * 255) / 255
+    expected = stored.reshape(16, 2, 32, 2).mean(axis=(1, 3))
+    np.testing.assert_allclose(grey, expected, atol=2 / 255)
+    for bad, words in ((b"", "empty"), (b"not an image at all", "not a PNG or JPEG")):
+        with pytest.raises(ValueError, match=words):
+            viz_2d.image_from_bytes(bad)
+
+
+def test_kernel_editor_uses_an_uploaded_image_and_reports_a_bad_file():
+    editor = viz_2d.KernelEditor()
+    checker = np.kron(np.eye(2)[np.r_[0, 1] % 2], np.ones((40, 40)))   # 80x80 black/white blocks
+    editor.upload.value = _upload(_png_bytes(checker))
+    assert editor.image.shape == (128, 128) and editor.source == "mine.png"
+    np.testing.assert_allclose(editor.out_image.get_array(),
+                               viz_2d.filter_image(editor.image, editor.kernel()), atol=1e-6)
+    assert not editor.showing_problem
+    picture = editor.view.image.value
+    editor.upload.value = _upload(b"\x00garbage", "broken.jpg")
+    assert editor.showing_problem and editor.view.image.value != picture
+    assert "could not use broken.jpg" in editor.message.value
+    assert editor.image.shape == (128, 128)                       # the last good image stays
+    editor.preset.value = "identity"                              # a valid edit clears the panel
+    assert not editor.showing_problem
+    editor.photo_button.click()
+    assert editor.source == "photo" and editor.image.shape == (150, 128)
+
+
+def test_load_sample_image_averages_blocks_instead_of_subsampling():
+    full = utils.load_sample_image()
+    small = utils.load_sample_image(size=128)
+    assert small.shape == (150, 128, 3)
+    np.testing.assert_allclose(small, full.reshape(150, 4, 128, 4, 3).mean(axis=(1, 3)), atol=1e-6)
+    assert not np.allclose(small, full[::4, ::4])                 # what the old code returned
+    assert utils.load_sample_image(gray=True, size=96).shape == (120, 103)
+
+
+@pytest.mark.parametrize("padding, stride", [(0, 1), (1, 1), (1, 2), (0, 2)])
+def test_multichannel_step_matches_conv2d(padding, stride):
+    rng = np.random.default_rng(padding * 10 + stride)
+    image = rng.integers(-5, 6, size=(3, 5, 6)).astype(float)
+    weight = rng.integers(-2, 3, size=(3, 3, 3)).astype(float)
+    bias = -3.0
+    reference = F.conv2d(torch.tensor(image)[None], torch.tensor(weight)[None],
+                         torch.tensor([bias], dtype=torch.float64), padding=padding,
+                         stride=stride)[0, 0].numpy()
+    for t in range(reference.size):
+        step = viz_multichannel.multichannel_step(image, weight, bias, padding, stride, t)
+        assert step.out_shape == reference.shape
+        assert step.total == pytest.approx(reference.flat[t])
+        assert step.activation == pytest.approx(max(reference.flat[t], 0.0))
+        # each channel's sum is the one-channel convolution of that channel
+        for c in range(3):
+            alone = F.conv2d(torch.tensor(image[c:c + 1])[None], torch.tensor(weight[c:c + 1])[None],
+                             padding=padding, stride=stride)[0, 0].numpy()
+            assert step.channel_sums[c] == pytest.approx(alone.flat[t])
+    with pytest.raises(ValueError):
+        viz_multichannel.multichannel_step(image, weight, bias, padding, stride, reference.size)
+
+
+def test_multichannel_worked_example_and_formula_view():
+    ex = viz_multichannel
+    step = ex.multichannel_step(ex.RGB_IMAGE, ex.RGB_FILTER, ex.RGB_BIAS, padding=1, stride=1, step=0)
+    assert step.channel_sums.tolist() == [308, -498, 164] and step.total == -25 and step.activation == 0
+    text = ex.formula_text(step, ex.RGB_FILTER)
+    assert text.splitlines()[0].startswith("R: 0·-1 + 0·-1 + 0·1 + 0·0 + 156·1")
+    assert "= 308" in text and "= -498" in text and "ReLU(-25) = 0" in text
+
+
+def test_multichannel_widget_bias_relu_and_steps():
+    viz = viz_multichannel.MultiChannelStepThrough()
+    assert viz.step.max == viz.play.max == 24
+    renders = _count_renders(viz)
+    before = viz.view.image.value
+    viz.bias.value = 30                                           # -25 - 1 + 30 = 4 > 0
+    assert renders[0] == 1 and viz.view.image.value != before
+    assert viz.current().total == 4 and viz.current().activation == 4
+    assert viz.out_images[1].get_array()[0, 0] == 4
+    viz.stride.value = 2
+    assert viz.step.max == 8                                      # 3x3 placements with stride 2
+    viz.step.value = 8
+    ref = viz_multichannel.conv_output(viz.image, viz.weight, 30, 1, 2)
+    assert viz.current().total == pytest.approx(ref[2, 2])
+
+
+def test_base_class_guard_and_problem_picture():
+    viz = viz_2d.StepThrough()
+    renders = _count_renders(viz)
+    with viz.holding():
+        viz.step.value = 3
+        with viz.holding():
+            viz.step.value = 4
+        viz.step.value = 5                                        # still held after the inner block
+    assert renders[0] == 0
+    viz.refresh()
+    assert renders[0] == 1 and not viz.showing_problem
+    picture = viz.view.image.value
+    viz.show_problem("the kernel does not fit")
+    assert viz.showing_problem and viz.view.image.value != picture
+    assert "does not fit" in viz.message.value
+    viz.step.value = 0
+    assert not viz.showing_problem
+
+
+def test_rf_calculator_refuses_absurd_stacks_in_words():
+    with pytest.raises(ValueError, match="at most"):
+        viz_receptive.parse_stack(" ".join(["conv3"] * (viz_receptive.MAX_LAYERS + 1)))
+    with pytest.raises(ValueError, match="kernels up to"):
+        viz_receptive.parse_stack("conv99")
+    with pytest.raises(ValueError, match="larger than"):
+        viz_receptive.receptive_field_size(viz_receptive.parse_stack("conv15s8 " * 4))
+    explorer = viz_receptive.RFExplorer()
+    explorer.spec.value = "conv15s8 conv15s8 conv15s8 conv15s8"
+    assert explorer.showing_problem and "cannot show this stack" in explorer.message.value
