@@ -6,7 +6,8 @@ Run from the course root (the folder with ``nbgrader_config.py``) or pass ``--ro
   collect  ID SOURCE          submissions from a <student>/<ID>/ folder or an LMS zip/folder
   grade    ID [-j N] ...      autograde the class in parallel, resumable, sandboxed
   feedback ID                 per-student HTML feedback, hidden tests redacted
-  export   ID                 grades.csv, summary.csv, summary.png (+ flagged students)
+  export   ID                 grades.csv, summary.csv, summary.png, canvas.csv, moodle.csv
+  similarity ID               pairs of submissions ranked by similarity of their answer cells
   status   ID                 the grading status of every student
   check    NOTEBOOK           grade your own notebook locally (students, self-learners)
   kernels  [--install]        install / show the sandbox kernel
@@ -110,10 +111,25 @@ def cmd_feedback(args) -> int:
 def cmd_export(args) -> int:
     from .export import export, format_summary
 
+    lms_options = {"title": args.lms_title, "canvas_id_column": args.canvas_id_column,
+                   "canvas_id": args.canvas_assignment_id, "moodle_id_field": args.moodle_id_field,
+                   "per_question": args.per_question}
     result = export(_root(args), args.assignment, Path(args.out) if args.out else None,
-                    args.db_url)
+                    args.db_url, lms_options)
     print(format_summary(result))
     print(f"\nwrote {result.grades_csv}, {result.summary_csv}, {result.plot}")
+    print(f"wrote {result.canvas_csv}, {result.moodle_csv}: {len(result.lms_flagged)} flagged "
+          "student(s) left out (lms_flagged.csv)")
+    return 0
+
+
+def cmd_similarity(args) -> int:
+    from .similarity import format_top, similarity
+
+    report = similarity(_root(args), args.assignment, Path(args.out) if args.out else None,
+                        args.top, args.common)
+    print(format_top(report))
+    print(f"\nwrote {report.html_path}, {report.csv_path}")
     return 0
 
 
@@ -199,7 +215,26 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--student", action="append")
         if name == "export":
             p.add_argument("--out", help="output folder (default autograder/reports/ID)")
+            p.add_argument("--lms-title", help="assignment name in the LMS files (default: ID)")
+            p.add_argument("--canvas-id-column", default="SIS Login ID",
+                           choices=["ID", "SIS User ID", "SIS Login ID"],
+                           help="Canvas column that holds the collected student ids")
+            p.add_argument("--canvas-assignment-id",
+                           help="id of the Canvas assignment (column 'title (id)'); none: new one")
+            p.add_argument("--moodle-id-field", default="idnumber",
+                           choices=["idnumber", "email", "username"],
+                           help="Moodle user field that the collected student ids are")
+            p.add_argument("--per-question", action="store_true",
+                           help="one more LMS column per graded item")
         p.set_defaults(func=func)
+
+    p = sub.add_parser("similarity", help="similarity of answer cells, every pair of students")
+    p.add_argument("assignment")
+    p.add_argument("--out", help="output folder (default autograder/reports/ID)")
+    p.add_argument("--top", type=int, default=30, help="pairs shown side by side in the HTML")
+    p.add_argument("--common", type=float, default=0.1,
+                   help="fingerprints in more than this share of the class (and > 2) are ignored")
+    p.set_defaults(func=cmd_similarity)
 
     p = sub.add_parser("check", help="grade your own notebook locally")
     p.add_argument("notebook")

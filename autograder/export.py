@@ -4,15 +4,16 @@ Every student of the gradebook or with a status gets a row; ``status`` and ``rea
 the grade is not a normal one (kernel died, invalid notebook, timeout, no submission, ...), so a
 failure never reads as a silent 0. The summary gives, per item, the mean points and the failure
 rate (share of graded students without full points) and draws them with a histogram of totals.
+The same rows also go to Canvas's and Moodle's grade import formats (``autograder/lms.py``).
 """
 
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import status
+from . import lms, status
 from .course import load_course
 
 GRADED = (status.OK, "timeout", "memory")
@@ -26,6 +27,9 @@ class Export:
     rows: list[dict]
     items: list[tuple[str, float]]
     summary: list[dict]
+    canvas_csv: Path | None = None
+    moodle_csv: Path | None = None
+    lms_flagged: list[dict] = field(default_factory=list)
 
 
 def _gradebook_rows(db_url: str, assignment: str):
@@ -57,8 +61,13 @@ def _gradebook_rows(db_url: str, assignment: str):
 
 
 def export(root: Path, assignment: str, out_dir: Path | None = None,
-           db_url: str | None = None) -> Export:
-    """Write ``grades.csv``, ``summary.csv`` and ``summary.png`` for one assignment."""
+           db_url: str | None = None, lms_options: dict | None = None) -> Export:
+    """Write ``grades.csv``, ``summary.csv``, ``summary.png``, ``canvas.csv``, ``moodle.csv``
+    (and ``lms_flagged.csv``) for one assignment.
+
+    lms_options: keyword arguments of ``write_lms`` (title, canvas_id_column, canvas_id,
+    moodle_id_field, per_question); defaults when None.
+    """
     course = load_course(Path(root), db_url)
     items, scores, everyone = _gradebook_rows(course.db_url, assignment)
     statuses = status.read_all(course.db_url, assignment)
@@ -103,7 +112,27 @@ def export(root: Path, assignment: str, out_dir: Path | None = None,
     plot = out / "summary.png"
     _plot(summary, [float(r["total"]) for r in graded], sum(m for _, m in items), plot,
           assignment, len(rows) - len(graded))
-    return Export(grades_csv, summary_csv, plot, rows, items, summary)
+    result = Export(grades_csv, summary_csv, plot, rows, items, summary)
+    write_lms(result, out, assignment, **(lms_options or {}))
+    return result
+
+
+def write_lms(result: Export, out: Path, assignment: str, title: str | None = None,
+              canvas_id_column: str = "SIS Login ID", canvas_id: str | None = None,
+              moodle_id_field: str = "idnumber", per_question: bool = False) -> None:
+    """``canvas.csv``, ``moodle.csv`` and ``lms_flagged.csv`` from the rows of ``result``.
+
+    title: the LMS column name (default: the assignment id); canvas_id: the Canvas assignment's
+    id (its column becomes "title (id)"); per_question: one more column per graded item.
+    """
+    title = title or assignment
+    result.canvas_csv = out / "canvas.csv"
+    result.lms_flagged = lms.write_canvas(result.canvas_csv, result.rows, result.items, title, GRADED,
+                                          canvas_id_column, canvas_id, per_question)
+    result.moodle_csv = out / "moodle.csv"
+    lms.write_moodle(result.moodle_csv, result.rows, result.items, title, GRADED, moodle_id_field,
+                     per_question)
+    lms.write_flagged(out / "lms_flagged.csv", result.lms_flagged)
 
 
 def _plot(summary: list[dict], totals: list[float], max_total: float, path: Path,
