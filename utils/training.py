@@ -6,7 +6,7 @@ a submission does not delegate to this module.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import torch
 from torch import nn
@@ -21,6 +21,22 @@ def make_loader(x: torch.Tensor, y: torch.Tensor, batch_size: int = 128, shuffle
     generator = torch.Generator().manual_seed(seed)
     return DataLoader(TensorDataset(x, y), batch_size=batch_size, shuffle=shuffle,
                       generator=generator if shuffle else None)
+
+
+def batches(x: torch.Tensor, y: torch.Tensor, batch_size: int,
+            generator: torch.Generator) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """One shuffled epoch of mini-batches ``(x[idx], y[idx])`` from tensors already in memory.
+
+    x (N, ...), y (N,) on any device; each batch holds ``batch_size`` rows (the last one fewer).
+    The order is ``torch.randperm(N, generator=generator)``, the same order a shuffling
+    ``DataLoader`` built by ``make_loader`` with this generator visits, without its per-sample
+    collation: the data are shuffled by one gather per epoch and cut into slices.
+    """
+    torch.empty((), dtype=torch.int64).random_(generator=generator)  # as a DataLoader's iterator does
+    order = torch.randperm(len(x), generator=generator).to(x.device)
+    x, y = x[order], y[order]  # one gather per epoch; the batches below are views (no copies)
+    for start in range(0, len(x), batch_size):
+        yield x[start:start + batch_size], y[start:start + batch_size]
 
 
 @torch.no_grad()
@@ -61,6 +77,9 @@ def fit(
         augment: optional function applied to each training batch on the device.
         seed: seeds the weight-independent randomness (batch order, augmentation).
 
+    The tensors are moved to ``device`` once and batched by indexing (``batches``), in the
+    same order a shuffling ``make_loader(..., seed=seed)`` would give.
+
     Returns:
         ``{"train_loss": [...], "train_acc": [...], "test_acc": [...]}`` (test_acc only with ``test``).
     """
@@ -69,12 +88,14 @@ def fit(
     device = device or get_device()
     model.to(device)
     torch.manual_seed(seed)
-    loader = make_loader(*train, batch_size=batch_size, shuffle=True, seed=seed)
+    generator = torch.Generator().manual_seed(seed)
+    x_all, y_all = train[0].to(device), train[1].to(device)
+    steps_per_epoch = -(-len(x_all) // batch_size)
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     scheduler = None
     if schedule == "onecycle":
         scheduler = torch.optim.lr_scheduler.OneCycleLR(
-            optimizer, max_lr=lr, total_steps=epochs * len(loader), pct_start=0.25)
+            optimizer, max_lr=lr, total_steps=epochs * steps_per_epoch, pct_start=0.25)
     elif schedule != "constant":
         raise ValueError(f"schedule must be 'onecycle' or 'constant', got {schedule!r}")
     loss_fn = nn.CrossEntropyLoss()
@@ -84,8 +105,7 @@ def fit(
     for _epoch in tqdm(range(epochs), desc="epochs", disable=not progress):
         model.train()
         total_loss, correct, seen = 0.0, 0, 0
-        for xb, yb in loader:
-            xb, yb = xb.to(device, non_blocking=True), yb.to(device, non_blocking=True)
+        for xb, yb in batches(x_all, y_all, batch_size, generator):
             if augment is not None:
                 xb = augment(xb)
             logits = model(xb)

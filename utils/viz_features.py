@@ -1,11 +1,14 @@
 """Feature-map explorer: pick an image and a layer, see every channel of that layer's activation.
 
 The activations come from forward hooks on the model's own modules, so what the widget shows
-is exactly what the network computes (lecture 12, LeNet-5).
+is exactly what the network computes (lecture 12, LeNet-5). The model can be any ``nn.Module``
+that takes (N, C, H, W) images; a student can also upload an image of their own (any format
+Pillow reads), which is converted to the shape and scale of the other images.
 """
 
 from __future__ import annotations
 
+import io
 import math
 
 import ipywidgets as widgets
@@ -75,6 +78,31 @@ def layer_activations(model: nn.Module, images: torch.Tensor,
     return captured
 
 
+def image_from_bytes(data: bytes, like: torch.Tensor) -> torch.Tensor:
+    """Decode an uploaded image file into a tensor shaped and scaled like the images ``like``.
+
+    data: the file's bytes (PNG, JPEG, ... anything Pillow reads); like: (N, C, H, W) with C 1 or 3.
+    Returns (C, H, W) float32: resized to H x W, grey or RGB as C asks, and standardised to the
+    mean and standard deviation of ``like``. Raises ``ValueError`` with a readable reason when
+    ``data`` is not an image.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    channels, height, width = like.shape[1:]
+    try:
+        picture = Image.open(io.BytesIO(data))
+        picture.load()
+    except (UnidentifiedImageError, OSError, ValueError) as err:
+        raise ValueError("this file is not an image Pillow can read (try a PNG or JPEG)") from err
+    picture = picture.convert("L" if channels == 1 else "RGB").resize((width, height))
+    array = np.asarray(picture, dtype=np.float32) / 255.0
+    array = array[None] if channels == 1 else np.moveaxis(array, -1, 0)
+    if channels not in (1, 3):
+        raise ValueError(f"uploads need images with 1 or 3 channels; this model's images have {channels}")
+    array = (array - array.mean()) / (array.std() + 1e-6)
+    return torch.from_numpy(array * float(like.std()) + float(like.mean())).float()
+
+
 class FeatureMapExplorer(Visualizer):
     """Image slider + layer dropdown -> the input image and every channel of that layer's output.
 
@@ -101,8 +129,19 @@ class FeatureMapExplorer(Visualizer):
         device = parameter.device if parameter is not None else torch.device("cpu")
         was_training = model.training
         model.eval()
-        self.layers = layers or spatial_layers(model, self.images[:1].to(device))
-        model.train(was_training)
+        self.controls = []
+        try:
+            self.layers = layers or spatial_layers(model, self.images[:1].to(device))
+        except (RuntimeError, ValueError, TypeError) as err:
+            self._show_problem(f"the model cannot run on these images of shape "
+                               f"{tuple(self.images.shape[1:])}: {err}")
+            return
+        finally:
+            model.train(was_training)
+        if not self.layers:
+            self._show_problem("this model has no layer that outputs a feature map (N, C, H, W); "
+                               "the explorer needs at least one convolution or pooling module")
+            return
         # every layer's activation for every image, computed once: slider moves are then instant
         self.activations = layer_activations(model, self.images, self.layers)
         with torch.no_grad():
@@ -136,16 +175,64 @@ class FeatureMapExplorer(Visualizer):
                                               description="image", continuous_update=False)
         self.layer_menu = widgets.Dropdown(options=self.layers, value=self.layers[0],
                                            description="layer")
-        self.controls = [self.image_slider, self.layer_menu]
+        self.upload = widgets.FileUpload(accept="image/*", multiple=False, description="your image")
+        self.upload.observe(lambda _change: self._on_upload(), names="value")
+        self.controls = [self.image_slider, self.layer_menu, self.upload]
         self.shown = np.zeros((0, 1, 1))
         self.observe_all()
         self.update()
+
+    def _show_problem(self, problem: str) -> None:
+        """Replace the explorer by a message saying ``problem`` (a model it cannot explore)."""
+        self.layers, self.activations, self.shown = [], {}, np.zeros((0, 1, 1))
+        self.view = FigureView(width=6, height=1)
+        self.view.fig.text(0.02, 0.5, "nothing to show: see the message above", va="center")
+        self.message.value = f"<b>Cannot explore this model:</b> {problem}."
+        self.view.render()
+
+    def add_image(self, data: bytes) -> bool:
+        """Append the image file ``data`` (bytes) and show it; a bad file is reported in the message.
+
+        Returns True when the image was added.
+        """
+        try:
+            image = image_from_bytes(data, self.images)[None]
+        except ValueError as err:
+            self.message.value = f"<b>Upload not used:</b> {err}."
+            return False
+        new = layer_activations(self.model, image, self.layers)
+        parameter = next(self.model.parameters(), None)
+        device = parameter.device if parameter is not None else torch.device("cpu")
+        was_training = self.model.training
+        with torch.no_grad():
+            logits = self.model.eval()(image.to(device)).cpu()
+        self.model.train(was_training)
+        self.images = torch.cat([self.images, image])
+        self.activations = {name: torch.cat([self.activations[name], new[name]]) for name in self.layers}
+        if self.labels is not None:
+            self.labels = np.append(self.labels, -1)
+        if self.predictions is not None:
+            self.predictions = np.append(self.predictions, int(logits.argmax(dim=1)[0]))
+        self.image_slider.max = len(self.images) - 1
+        if self.image_slider.value == len(self.images) - 1:
+            self.refresh()
+        else:
+            self.image_slider.value = len(self.images) - 1  # triggers the redraw
+        return True
+
+    def _on_upload(self) -> None:
+        files = self.upload.value
+        if files:
+            self.add_image(bytes(files[0]["content"]))
 
     def _input_image(self, index: int) -> np.ndarray:
         image = self.images[index].numpy()
         return image[0] if image.shape[0] == 1 else np.moveaxis(image, 0, -1)
 
     def update(self) -> None:
+        if not self.layers:
+            self.view.render()
+            return
         index, layer = self.image_slider.value, self.layer_menu.value
         maps = self.activations[layer][index].numpy()  # (C, H, W)
         self.shown = maps
@@ -153,9 +240,11 @@ class FeatureMapExplorer(Visualizer):
         self.input_artist.set_data(image)
         self.input_artist.set_clim(float(image.min()), float(image.max()))
         caption = f"image {index}"
-        if self.labels is not None:
+        if self.labels is not None and int(self.labels[index]) >= 0:
             true = int(self.labels[index])
             caption += f": {self.class_names[true] if self.class_names else true}"
+        elif self.labels is not None:
+            caption += ": your upload"
         if self.predictions is not None:
             guess = int(self.predictions[index])
             caption += f" (predicted {self.class_names[guess] if self.class_names else guess})"

@@ -61,7 +61,7 @@ def test_offers_exactly_the_feature_map_layers_in_order(setup):
     assert spatial_layers(model, images[:1]) == expected
     assert list(explorer.layer_menu.options) == expected
     assert isinstance(explorer, Visualizer)
-    assert explorer.controls == [explorer.image_slider, explorer.layer_menu]
+    assert explorer.controls == [explorer.image_slider, explorer.layer_menu, explorer.upload]
 
 
 def test_layer_activations_equal_a_manual_forward_pass(setup):
@@ -117,3 +117,44 @@ def test_too_many_channels_are_capped_with_a_message():
     assert explorer.shown.shape == (40, 6, 6)
     assert len(explorer.channel_axes) == 16
     assert "16 of 40" in explorer.message.value
+
+
+def test_any_module_a_student_builds_works_and_bad_models_are_explained():
+    torch.manual_seed(1)
+    student = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                            nn.Linear(4, 3))
+    images = torch.randn(5, 1, 16, 16)
+    explorer = FeatureMapExplorer(student, images)
+    assert explorer.layers == ["0", "1", "2"]
+    explorer.layer_menu.value = "1"
+    explorer.image_slider.value = 3
+    with torch.no_grad():
+        expected = torch.relu(student[0](images[3:4]))[0].numpy()
+    np.testing.assert_allclose(explorer.shown, expected, atol=1e-6)
+    mlp = nn.Sequential(nn.Flatten(), nn.Linear(256, 3))
+    assert "no layer that outputs a feature map" in FeatureMapExplorer(mlp, images).message.value
+    wrong_channels = nn.Sequential(nn.Conv2d(3, 4, 3))
+    assert "cannot run on these images" in FeatureMapExplorer(wrong_channels, images).message.value
+
+
+def test_upload_adds_an_image_and_a_bad_file_is_reported(setup):
+    import io
+
+    from PIL import Image
+
+    model, images, explorer = setup
+    before = len(explorer.images)
+    assert not explorer.add_image(b"not an image at all")
+    assert "not an image" in explorer.message.value and len(explorer.images) == before
+    picture = Image.fromarray((np.arange(40 * 30).reshape(30, 40) % 256).astype(np.uint8))
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PNG")
+    png_before = explorer.view.image.value
+    assert explorer.add_image(buffer.getvalue())
+    assert len(explorer.images) == before + 1 and explorer.image_slider.value == before
+    assert explorer.images[-1].shape == (1, 28, 28)
+    assert explorer.view.image.value != png_before
+    explorer.layer_menu.value = "conv1"
+    with torch.no_grad():
+        expected = model.conv1(explorer.images[-1:])[0].numpy()
+    np.testing.assert_allclose(explorer.shown, expected, atol=1e-5)
