@@ -65,8 +65,8 @@ def overlap_counts(size: int, kernel: int, stride: int, padding: int = 0) -> np.
     valued. Uneven counts (a period of ``stride``) are the checkerboard pattern.
     Raises ``ValueError`` (from torch) when the configuration has no output.
     """
-    x = torch.ones(1, 1, size, size)
-    w = torch.ones(1, 1, kernel, kernel)
+    x = torch.ones(1, 1, size, size, dtype=torch.float32)
+    w = torch.ones(1, 1, kernel, kernel, dtype=torch.float32)
     with torch.no_grad(), single_thread():
         out = F.conv_transpose2d(x, w, stride=stride, padding=padding)
     if out.numel() == 0:
@@ -95,6 +95,6 @@ def transposed_upsample(image, kernel: int, stride: int, padding: int = 0) -> np
     shape: that of ``F.conv_transpose2d``.
     """
     x = _as_4d(image)
-    w = torch.full((1, 1, kernel, kernel), stride ** 2 / kernel ** 2)
+    w = torch.full((1, 1, kernel, kernel), stride ** 2 / kernel ** 2, dtype=x.dtype)
     with torch.no_grad(), single_thread():
         return F.conv_transpose2d(x, w, stride=stride, padding=padding)[0, 0].numpy()
