@@ -1,8 +1,9 @@
 """Similarity of the code students wrote in answer cells: every pair, ranked; HTML and CSV report.
 
-Only answer cells count: code cells whose nbgrader metadata says ``solution: true``. Every k-gram
-that occurs anywhere in the release's code cells (starter code, setup, visible tests) is removed,
-so a submission equal to the release has nothing left and scores 0. Fingerprints shared by many
+Only answer cells count: code cells whose nbgrader metadata says ``solution: true``. A token
+covered by a k-gram that occurs anywhere in the release's code cells (starter code, setup,
+visible tests) is release code, and every k-gram holding release code is removed, so a
+submission equal to the release has nothing left and scores 0. Fingerprints shared by many
 submissions (more than ``common`` of the class, and more than 2) are common idiom, not copying,
 and are dropped too (as MOSS does). Each cell is fingerprinted on its own, so reordering cells
 changes nothing; renaming variables, comments and spacing change nothing either
@@ -29,12 +30,14 @@ COMMON_SHARE = 0.1
 
 @dataclass
 class Cell:
-    """One answer cell: where it is, its source, its tokens and k-gram hashes."""
+    """One answer cell: where it is, its source, its tokens and k-gram hashes; ``own[i]`` says
+    that k-gram i holds no token of release code (only those count and are highlighted)."""
 
     label: str
     source: str
     tokens: list[fp.Token] = field(default_factory=list)
     hashes: list[int] = field(default_factory=list)
+    own: list[bool] = field(default_factory=list)
 
 
 @dataclass
@@ -49,6 +52,8 @@ class Submission:
 
 @dataclass
 class Pair:
+    """Two students (a < b), their score, shared fingerprints, and the share of each side's."""
+
     a: str
     b: str
     score: float
@@ -59,6 +64,8 @@ class Pair:
 
 @dataclass
 class Report:
+    """Every pair, ranked; the submissions compared; the files written; the common idiom."""
+
     pairs: list[Pair]
     submissions: dict[str, Submission]
     html_path: Path | None = None
@@ -80,6 +87,7 @@ def answer_cells(notebook: nbformat.NotebookNode, name: str) -> list[Cell]:
 
 
 def _read(path: Path) -> nbformat.NotebookNode | None:
+    """The notebook at ``path``, or None when it is missing or not a notebook."""
     try:
         return nbformat.read(path, as_version=4)
     except Exception:  # invalid JSON or not a notebook: nothing to compare
@@ -105,12 +113,28 @@ def load_submission(student: str, folder: Path, notebooks: list[str], starter: s
         notebook = _read(folder / f"{name}.ipynb")
         if notebook is not None:
             cells.extend(answer_cells(notebook, name))
+    return build_submission(student, cells, starter, k, w)
+
+
+def build_submission(student: str, cells: list[Cell], starter: set[int], k: int = fp.K,
+                     w: int = fp.W) -> Submission:
+    """Fingerprint ``cells`` (filling their tokens, hashes, ``own``) -> the student's Submission.
+
+    A token is release code when a k-gram of the release covers it; k-grams that hold any such
+    token (e.g. the end of a given docstring and the first student line) are not the student's.
+    """
     submission = Submission(student, cells)
     for cell in cells:
         cell.tokens = fp.normalise(cell.source)
         cell.hashes = fp.kgram_hashes(cell.tokens, k)
-        submission.kgrams.update(h for h in cell.hashes if h not in starter)
-        submission.fingerprints.update(h for h in fp.winnow(cell.hashes, w) if h not in starter)
+        given = [False] * len(cell.tokens)
+        for i, h in enumerate(cell.hashes):
+            if h in starter:
+                given[i:i + k] = [True] * k
+        cell.own = [not any(given[i:i + k]) for i in range(len(cell.hashes))]
+        submission.kgrams.update(h for h, own in zip(cell.hashes, cell.own, strict=True) if own)
+        submission.fingerprints.update(h for h, places in fp.winnow(cell.hashes, w).items()
+                                       if any(cell.own[i] for i in places))
     return submission
 
 
@@ -168,7 +192,7 @@ def similarity(root: Path, assignment: str, out_dir: Path | None = None, top: in
     out = Path(out_dir or course.reports / assignment)
     out.mkdir(parents=True, exist_ok=True)
     report.csv_path = write_csv(report, out / "similarity.csv")
-    report.html_path = write_html(report, assignment, out / "similarity.html", top, starter)
+    report.html_path = write_html(report, assignment, out / "similarity.html", top)
     return report
 
 
@@ -188,14 +212,15 @@ def write_csv(report: Report, path: Path) -> Path:
 def marked_lines(cell: Cell, other: set[int], excluded: set[int], k: int = fp.K) -> list[list[tuple]]:
     """Per source line, the (start, end) character spans covered by a k-gram also in ``other``.
 
-    cell: an answer cell with tokens and hashes; other: the other side's k-gram hashes;
-    excluded: hashes never highlighted (release, common idiom). -> one list of spans per line.
+    cell: an answer cell with tokens, hashes and ``own``; other: the other side's k-gram hashes;
+    excluded: hashes never highlighted (common idiom); k-grams with release code never are.
+    -> one list of spans per line.
     """
     lines = cell.source.split("\n")
     spans: list[list[tuple]] = [[] for _ in lines]
     covered = [False] * len(cell.tokens)
     for i, h in enumerate(cell.hashes):
-        if h in other and h not in excluded:
+        if cell.own[i] and h in other and h not in excluded:
             covered[i:i + k] = [True] * k
     for token, hit in zip(cell.tokens, covered, strict=False):
         if not hit:
@@ -223,6 +248,7 @@ def render_line(text: str, spans: list[tuple]) -> str:
 
 
 def _side(submission: Submission, other: Submission, excluded: set[int]) -> str:
+    """HTML of one side of a pair: each answer cell, escaped, code ``other`` also has marked."""
     parts = [f"<h4>{html.escape(submission.student)}</h4>"]
     for cell in submission.cells:
         spans = marked_lines(cell, other.kgrams, excluded)
@@ -239,13 +265,13 @@ td,th{border:1px solid #ccc;padding:2px 8px;text-align:left}.pair{display:flex;g
 mark{background:#ffd54f}.label{font-size:small;color:#555;margin-top:6px}"""
 
 
-def write_html(report: Report, assignment: str, path: Path, top: int, starter: set[int]) -> Path:
+def write_html(report: Report, assignment: str, path: Path, top: int) -> Path:
     """The ranked table of all pairs, then the ``top`` pairs side by side with matches marked.
 
     Every piece of student text is HTML-escaped, and the page's Content-Security-Policy forbids
     scripts, so code in a submission is shown, never run.
     """
-    excluded = starter | report.common
+    excluded = report.common
     rows = []
     for rank, p in enumerate(report.pairs, 1):
         name = (f"<a href='#pair{rank}'>{html.escape(p.a)} / {html.escape(p.b)}</a>"

@@ -169,10 +169,12 @@ PLANTED = {("ana", "ana_copy"), ("ben", "ben_copy"), ("cai", "cai_copy")}
 
 
 def release() -> nbformat.NotebookNode:
+    """The committed student release of a1_conv1d."""
     return nbformat.read(RELEASE, as_version=4)
 
 
 def _rename(body: str, names: dict[str, str]) -> str:
+    """``body`` with every whole-word occurrence of each old name replaced by the new one."""
     for old, new in names.items():
         body = re.sub(rf"\b{old}\b", new, body)
     return body

@@ -19,7 +19,8 @@ ITEMS = [("test_corr1d", 4.0), ("test_layer", 3.5)]
 GRADED = ("ok", "cell-timeout", "memory")
 
 
-def row(student, state, total, corr="", layer="", reason=""):
+def row(student: str, state: str, total: float, corr="", layer="", reason="") -> dict:
+    """A row of grades.csv as ``export`` builds it."""
     return {"student_id": student, "status": state, "reason": reason, "total": total,
             "max_total": 7.5, "test_corr1d": corr, "test_layer": layer}
 
@@ -35,6 +36,7 @@ ROWS = [
 
 
 def read(path: Path) -> list[list[str]]:
+    """The rows of a CSV file, as lists of strings."""
     with open(path, newline="", encoding="utf-8") as handle:
         return list(csv.reader(handle))
 

@@ -35,6 +35,7 @@ def smooth(signal, width=3):
 
 
 def texts(source: str) -> list[str]:
+    """The normalised token texts of ``source``."""
     return [t.text for t in fp.normalise(source)]
 
 
@@ -74,6 +75,7 @@ def test_winnowing_guarantee_and_noise_threshold():
     k, w = fp.K, fp.W
 
     def stream(n: int) -> list[fp.Token]:
+        """``n`` random, almost surely distinct tokens."""
         return [fp.Token(f"t{rng.randrange(10**9)}", 1, i, 1, i + 1) for i in range(n)]
 
     for trial in range(50):
@@ -132,6 +134,7 @@ def test_every_solution_of_the_class_is_correct(student):
 
 
 def class_report(tmp_path: Path, share: float) -> sim.Report:
+    """The class of tests/similarity_class.py written to ``tmp_path`` and compared."""
     sc.write_class(tmp_path)
     starter = sim.release_kgrams(sc.RELEASE.parent)
     subs = {s: sim.load_submission(s, tmp_path / s / "a1_conv1d", ["conv1d"], starter)
@@ -182,17 +185,10 @@ def test_render_line_escapes_and_marks():
 
 def test_html_report_escapes_student_code_and_highlights_matches(tmp_path):
     cells = [sim.Cell("nb f", HOSTILE), sim.Cell("nb g", "def g(v):\n    return v * 2 + 1\n")]
-    subs = {}
-    for student in ("mal", "lory"):
-        sub = sim.Submission(student, [sim.Cell(c.label, c.source) for c in cells])
-        for cell in sub.cells:
-            cell.tokens = fp.normalise(cell.source)
-            cell.hashes = fp.kgram_hashes(cell.tokens)
-            sub.kgrams.update(cell.hashes)
-            sub.fingerprints.update(fp.winnow(cell.hashes))
-        subs[student] = sub
+    subs = {student: sim.build_submission(student, [sim.Cell(c.label, c.source) for c in cells], set())
+            for student in ("mal", "lory")}
     report = sim.compare(subs, 1.0)
-    page = sim.write_html(report, "a<x>", tmp_path / "r.html", 5, set()).read_text()
+    page = sim.write_html(report, "a<x>", tmp_path / "r.html", 5).read_text()
     assert "<script" not in page.lower() and "&lt;script&gt;" in page
     assert "<b>" not in page and "&lt;b&gt;bold&lt;/b&gt; &amp; co" in page
     assert "a&lt;x&gt;" in page and "Content-Security-Policy" in page
@@ -201,3 +197,24 @@ def test_html_report_escapes_student_code_and_highlights_matches(tmp_path):
     csv_text = sim.write_csv(report, tmp_path / "r.csv").read_text().splitlines()
     assert csv_text[0].startswith("rank,student_a,student_b,score")
     assert csv_text[1].startswith("1,lory,mal,1.0000")
+
+
+STARTER = 'def f(x, scale=2):\n    """Return x scaled and shifted (an array of the same shape)."""\n'
+
+
+def test_release_code_next_to_student_code_neither_counts_nor_is_marked():
+    """k-grams that straddle the given signature/docstring and the answer are not the student's."""
+    release = STARTER + "    # YOUR CODE HERE\n    raise NotImplementedError()"
+    starter = set(fp.kgram_hashes(fp.normalise(release)))
+    bodies = {"a": "    return x * scale + 1.0 - x.mean()\n",
+              "b": "    y = [v for v in x]\n    return sorted(y)\n",
+              "c": "    return x * scale + 1.0 - x.mean()\n"}
+    subs = {s: sim.build_submission(s, [sim.Cell("nb f", STARTER + body)], starter)
+            for s, body in bodies.items()}
+    report = sim.compare(subs, 1.0)
+    scores = {(p.a, p.b): p.score for p in report.pairs}
+    assert scores == {("a", "c"): 1.0, ("a", "b"): 0.0, ("b", "c"): 0.0}
+    spans = sim.marked_lines(subs["a"].cells[0], subs["c"].kgrams, set())
+    assert spans[0] == [] and spans[1] == [], "signature and docstring are release code: unmarked"
+    assert spans[2], "the answer line both wrote is marked"
+    assert not any(sim.marked_lines(subs["a"].cells[0], subs["b"].kgrams, set()))
