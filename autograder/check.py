@@ -78,10 +78,10 @@ def check_full(repo: Path, assignment: str, notebook: Path, cell_timeout: int) -
         dest.parent.mkdir(parents=True)
         shutil.copy(notebook, dest)
         state, notes = grading.precheck(course, assignment, "you")
-        if state:
-            return f"{state}: {notes}", []
-        grading.init_worker(str(root), course.db_url, cell_timeout, prewarm=False)
-        record = grading.grade_one(assignment, "you", "", notes)
+        if state is not None:
+            return f"{state.value}: {notes}", []
+        grader = grading.Grader(root, course.db_url, cell_timeout)
+        record = grader.grade_one(assignment, "you", "", notes)
         graded = course.autograded / "you" / assignment / f"{name}.ipynb"
         if not graded.exists():
             return f"{record.status}: {record.reason}", []

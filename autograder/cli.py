@@ -11,6 +11,9 @@ Run from the course root (the folder with ``nbgrader_config.py``) or pass ``--ro
   status   ID                 the grading status of every student
   check    NOTEBOOK           grade your own notebook locally (students, self-learners)
   kernels  [--install]        install / show the sandbox kernel
+
+Exit status: 0 done; 1 something failed (``feedback``: files were withheld, see its output);
+2 usage error; 3 (``grade``) the class was graded and some submissions were flagged (listed).
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ import os
 import sys
 from pathlib import Path
 
+#: ``grade``'s exit status when it graded the class but flagged submissions (not 2: argparse's)
+EXIT_FLAGGED = 3
 
 def _root(args) -> Path:
     root = Path(args.root).resolve()
@@ -67,12 +72,15 @@ def cmd_collect(args) -> int:
 
 
 def cmd_grade(args) -> int:
-    from .grade import grade
+    """Exit 0: every submission graded normally; EXIT_FLAGGED: graded, some flagged (listed)."""
+    from .grade import grade, parse_shard
+    from .status import State
 
-    shard = None
-    if args.shard:
-        index, count = (int(x) for x in args.shard.split("/"))
-        shard = (index, count)
+    try:
+        shard = parse_shard(args.shard) if args.shard else None
+    except ValueError as error:
+        print(f"[autograder] {error}", file=sys.stderr)
+        return 2
     mode = "off" if args.no_sandbox else ("bwrap" if args.require_sandbox else None)
     try:
         results = grade(_root(args), args.assignment, workers=args.jobs, students=args.student,
@@ -89,10 +97,10 @@ def cmd_grade(args) -> int:
     summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "nothing to grade"
     print(f"graded {len(results)} submission(s): {summary}")
     for record in sorted(results, key=lambda r: r.student_id):
-        if record.status != "ok" or args.verbose:
+        if record.state != State.OK or args.verbose:
             print(f"  {record.student_id}: {record.status} score={record.score} "
                   f"{record.reason}")
-    return 0
+    return EXIT_FLAGGED if any(record.state != State.OK for record in results) else 0
 
 
 def cmd_feedback(args) -> int:

@@ -56,14 +56,17 @@ def quiet_nbgrader_warnings() -> None:
 
 
 def load_app(root: Path):
-    """An initialized nbgrader app (config from ``root/nbgrader_config.py``); cwd becomes root."""
+    """An initialized nbgrader app with the config of ``root/nbgrader_config.py`` only.
+
+    The working directory is left alone: the config is read from ``root``, never from cwd.
+    """
     from nbgrader.apps.baseapp import NbGrader
 
-    os.chdir(root)
     NbGrader.clear_instance()
     app = NbGrader()
+    app.load_cwd_config = False
     app.log_level = logging.WARNING
-    app.initialize([])
+    app.initialize([], root=str(root))
     return app
 
 
@@ -74,14 +77,14 @@ def with_busy_timeout(db_url: str, seconds: int = 120) -> str:
     return db_url
 
 
-def load_course(root: Path, db_url: str | None = None) -> Course:
-    """Read the course layout from ``root/nbgrader_config.py`` (``db_url`` overrides the config)."""
-    root = Path(root).resolve()
-    app = load_app(root)
+def course_from_app(app, db_url: str | None = None) -> Course:
+    """The course layout of a loaded app; ``db_url`` overrides the config's gradebook.
+
+    A relative SQLite path is made absolute (from the course root) in the app's config too.
+    """
     coursedir = app.coursedir
-    if db_url:
-        coursedir.db_url = db_url
-    url = coursedir.db_url
+    root = Path(coursedir.root).resolve()
+    url = db_url or coursedir.db_url
     if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
         url = "sqlite:///" + str(root / url[len("sqlite:///"):])
     coursedir.db_url = with_busy_timeout(url)
@@ -96,13 +99,17 @@ def load_course(root: Path, db_url: str | None = None) -> Course:
                   reports=root / "autograder" / "reports")
 
 
+def load_course(root: Path, db_url: str | None = None) -> Course:
+    """Read the course layout from ``root/nbgrader_config.py`` (``db_url`` overrides the config)."""
+    return course_from_app(load_app(Path(root).resolve()), db_url)
+
+
 def make_api(root: Path, db_url: str | None = None):
-    """``(NbGraderAPI, Course)`` for a course root; the API uses the course's full config."""
+    """``(NbGraderAPI, Course)`` for a course root, from one load of its config."""
     from nbgrader.apps import NbGraderAPI
 
-    course = load_course(root, db_url)
-    app = load_app(course.root)
-    app.coursedir.db_url = course.db_url
+    app = load_app(Path(root).resolve())
+    course = course_from_app(app, db_url)
     api = NbGraderAPI(coursedir=app.coursedir, parent=app)
     return api, course
 

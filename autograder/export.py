@@ -16,7 +16,7 @@ from pathlib import Path
 from . import lms, status
 from .course import load_course
 
-GRADED = (status.OK, "timeout", "memory")
+GRADED = tuple(state.value for state in status.State if not state.zeroed)
 
 
 @dataclass
@@ -166,7 +166,7 @@ def format_summary(result: Export) -> str:
         lines.append(f"{s['item'][:32]:32s} {s['max_points']:5g} {s['mean']:6.2f} "
                      f"{100 * s['failure_rate']:5.0f}%")
     flagged = [r for r in result.rows if r["status"] not in GRADED]
-    partial = [r for r in result.rows if r["status"] in ("timeout", "memory")]
+    partial = [r for r in result.rows if r["status"] in GRADED and r["status"] != status.OK]
     for row in flagged + partial:
         lines.append(f"FLAG {row['student_id']}: {row['status']} - {row['reason']}")
     return "\n".join(lines)

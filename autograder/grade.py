@@ -26,7 +26,7 @@ import nbformat
 
 from . import sandbox, status
 from .course import Course, enable_wal, load_course, safe_id
-from .status import Status
+from .status import State, Status
 
 THREAD_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
 
@@ -41,6 +41,23 @@ def submitted_students(course: Course, assignment: str) -> list[str]:
                   if (p / assignment).is_dir() and safe_id(p.name))
 
 
+def parse_shard(text: str) -> tuple[int, int]:
+    """``"K/N"`` -> ``(K, N)`` with 1 <= K <= N; anything else is refused in words."""
+    parts = text.split("/")
+    if len(parts) != 2 or not all(part.strip().isdigit() for part in parts):
+        raise ValueError(f"--shard {text!r}: expected K/N, e.g. 2/4 (the 2nd of 4 hosts)")
+    index, count = int(parts[0]), int(parts[1])
+    if not 1 <= index <= count:
+        raise ValueError(f"--shard {text!r}: K must be between 1 and N={count}")
+    return index, count
+
+
+def in_shard(student: str, shard: tuple[int, int]) -> bool:
+    """Whether shard ``(K, N)`` grades ``student``: a stable hash of the id picks one of N."""
+    index, count = shard
+    return int(hashlib.sha1(student.encode()).hexdigest(), 16) % count == index - 1
+
+
 def submission_hash(folder: Path) -> str:
     """SHA-256 over the relative paths and bytes of every file in a submission folder."""
     digest = hashlib.sha256()
@@ -50,8 +67,8 @@ def submission_hash(folder: Path) -> str:
     return digest.hexdigest()
 
 
-def precheck(course: Course, assignment: str, student: str) -> tuple[str, str]:
-    """``(status, reason)`` from the files alone: ``('', notes)`` when nbgrader should grade it."""
+def precheck(course: Course, assignment: str, student: str) -> tuple[State | None, str]:
+    """``(state, reason)`` from the files alone: ``(None, notes)`` when nbgrader should grade it."""
     folder = course.submission_dir(student, assignment)
     expected = set(course.assignment_notebooks(assignment))
     present = {p.stem: p for p in folder.glob("*.ipynb")}
@@ -63,7 +80,7 @@ def precheck(course: Course, assignment: str, student: str) -> tuple[str, str]:
                 raise ValueError("no 'cells' list")
             nbformat.reads(json.dumps(notebook), as_version=4)
         except Exception as error:  # noqa: BLE001  (any unreadable file gets the same status)
-            return "invalid-notebook", f"{name}.ipynb is not a valid notebook ({str(error)[:120]})"
+            return State.INVALID_NOTEBOOK, f"{name}.ipynb is not a valid notebook ({str(error)[:120]})"
         graded = [c for c in notebook["cells"]
                   if isinstance(c, dict) and "nbgrader" in (c.get("metadata") or {})]
         if not graded:
@@ -74,87 +91,12 @@ def precheck(course: Course, assignment: str, student: str) -> tuple[str, str]:
         extra = sorted(f"{n}.ipynb" for n in set(present) - expected)
         hint = f"; found {', '.join(extra)} instead (renamed? rename it back)" if extra else ""
         if len(missing) == len(expected):
-            return "missing-notebook", f"no {', '.join(m + '.ipynb' for m in missing)}{hint}"
+            return State.MISSING_NOTEBOOK, f"no {', '.join(m + '.ipynb' for m in missing)}{hint}"
         notes.append(f"missing {', '.join(m + '.ipynb' for m in missing)} (0 points){hint}")
-    return "", "; ".join(notes)
+    return None, "; ".join(notes)
 
 
-# --- in a worker ---------------------------------------------------------------------------
-
-_api = None
-_db_url = ""
-_zygote = None
-
-
-def init_worker(root: str, db_url: str, cell_timeout: int | None, prewarm: bool = True,
-                assignment: str = "") -> None:
-    """Load the course config once per worker process; start its kernel zygote if it can.
-
-    The zygote applies the kernel policy of ``assignment`` (e.g. no torch for a NumPy-only one).
-    """
-    global _api, _db_url
-    sandbox.die_with_parent()
-    os.environ.update(THREAD_ENV)
-    from traitlets.config import Config
-
-    from .course import make_api, quiet_nbgrader_warnings
-
-    quiet_nbgrader_warnings()
-    _api, course = make_api(Path(root), db_url or None)
-    if cell_timeout:
-        _api.update_config(Config({"Execute": {"timeout": cell_timeout}}))
-    _db_url = course.db_url
-    if prewarm:
-        _start_zygote(_assignment_policy(assignment))
-
-
-def _assignment_policy(assignment: str) -> dict:
-    """The kernel policy in ``<checks_directory>/<assignment>/checks.py`` ({} when none)."""
-    from .outside import ChecksError, load_checks, policy_env
-
-    config = _api.config
-    folder = config.ExecuteWithChecks.get("checks_directory") if "ExecuteWithChecks" in config else ""
-    if not (assignment and folder):
-        return {}
-    try:
-        return json.loads(policy_env(load_checks(Path(folder) / assignment / "checks.py")) or "{}")
-    except ChecksError:
-        return {}
-
-
-def _start_zygote(policy: dict) -> None:
-    """Pre-warmed kernels (autograder/sandbox/zygote.py) when nbgrader runs the sandbox kernel."""
-    global _zygote
-    from .sandbox.zygote import Zygote
-
-    config = _api.config
-    kernel = config.Execute.get("kernel_name") if "Execute" in config else None
-    connection_file = config.KernelManager.get("connection_file") if "KernelManager" in config else None
-    if (kernel != sandbox.KERNEL_NAME or not connection_file
-            or os.environ.get(sandbox.ENV_MODE) == "off" or sandbox.bwrap_path() is None):
-        return
-    _zygote = Zygote(Path(connection_file).parent, policy)
-    try:
-        _zygote.start()
-    except RuntimeError as error:
-        print(f"[autograder] pre-warmed kernels unavailable ({error}): a fresh sandbox per "
-              "submission", file=sys.stderr)
-        _zygote = None
-        return
-    import atexit
-
-    atexit.register(_zygote.stop)
-
-
-def _zygote_ready() -> None:
-    """Before a submission: a zygote that died or hangs (a hostile kernel?) is replaced."""
-    global _zygote
-    if _zygote is not None and not _zygote.ping():
-        try:
-            _zygote.restart()
-        except RuntimeError:
-            _zygote = None
-
+# --- grading one submission ----------------------------------------------------------------
 
 def _read_report(path: str) -> list[dict]:
     try:
@@ -164,10 +106,13 @@ def _read_report(path: str) -> list[dict]:
         return []
 
 
-def _cell_problems(course_autograded: Path, student: str, assignment: str) -> tuple[str, list[str]]:
-    """Scan the executed notebooks: per-cell timeouts and memory errors, as (status, notes)."""
-    found_status, notes = status.OK, []
-    for path in sorted((course_autograded / student / assignment).glob("*.ipynb")):
+def cell_problems(autograded: Path) -> tuple[State, list[str]]:
+    """Scan one submission's executed notebooks: per-cell timeouts and memory errors.
+
+    autograded: ``autograded/<student>/<assignment>/``. Returns the graded state and notes.
+    """
+    found, notes = State.OK, []
+    for path in sorted(autograded.glob("*.ipynb")):
         notebook = nbformat.read(path, as_version=4)
         for cell in notebook.cells:
             for output in cell.get("outputs", []):
@@ -175,16 +120,26 @@ def _cell_problems(course_autograded: Path, student: str, assignment: str) -> tu
                     continue
                 name = cell.metadata.get("nbgrader", {}).get("grade_id", f"cell {cell.get('id')}")
                 if output.get("ename") == "CellTimeoutError":
-                    found_status = "timeout"
+                    found = State.CELL_TIMEOUT
                     notes.append(f"{name}: cell timeout")
                 elif output.get("ename") == "MemoryError":
-                    found_status = "memory" if found_status == status.OK else found_status
+                    found = State.MEMORY if found == State.OK else found
                     notes.append(f"{name}: memory limit")
-    return found_status, notes
+    return found, notes
 
 
-def _zero_grades(db_url: str, assignment: str, student: str) -> None:
-    """A failed submission keeps no stale points: every auto grade becomes 0 (and is flagged)."""
+def failure_state(text: str, exits: list[str]) -> tuple[State, str]:
+    """Why nbgrader's autograde failed, from its log and the sandbox's exit reasons."""
+    if exits or "DeadKernelError" in text or "Kernel died" in text:
+        return State.KERNEL_DIED, "; ".join(exits) or "the kernel died (os._exit or killed)"
+    if "UnresponsiveKernelError" in text or "became unresponsive" in text:
+        return State.UNRESPONSIVE, "the kernel did not respond to an interrupt"
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return State.ERROR, lines[-1][:300] if lines else "nbgrader autograde failed"
+
+
+def zero_grades(db_url: str, assignment: str, student: str) -> None:
+    """A zeroed submission keeps no stale points: every auto grade becomes 0 (and is flagged)."""
     from nbgrader.api import Gradebook, MissingEntry
 
     with Gradebook(db_url) as gradebook:
@@ -212,50 +167,127 @@ def _scores(db_url: str, assignment: str, student: str) -> tuple[float | None, f
         return float(submission.score), float(submission.max_score)
 
 
-def grade_one(assignment: str, student: str, digest: str, notes: str) -> Status:
-    """Autograde one submission in this worker and record its status (after the grades)."""
-    started = time.monotonic()
-    _zygote_ready()
-    fd, report = tempfile.mkstemp(prefix="cnn-sandbox-report-")
-    os.close(fd)
-    os.environ[sandbox.ENV_REPORT] = report
-    try:
-        for attempt in range(5):
-            result = _api.autograde(assignment, student, force=True, create=True)
-            text = (result.get("log") or "") + (result.get("error") or "")
-            if result["success"] or "database is locked" not in text:
-                break
-            time.sleep(0.5 + random.random() * 2 ** attempt)
-        events = _read_report(report)
-    finally:
-        os.environ.pop(sandbox.ENV_REPORT, None)
-        os.unlink(report)
-    exits = [e["reason"] for e in events if e.get("event") == "exit" and e.get("reason")]
-    course_autograded = Path(_api.coursedir.root) / _api.coursedir.autograded_directory
-    if result["success"]:
-        state, problems = _cell_problems(course_autograded.resolve(), student, assignment)
-        reason = "; ".join(filter(None, [notes, *problems, *exits]))
-        if any("sandbox ended" in text for text in exits):  # its results never came back
-            state = "kernel-died"
-    else:
-        text = (result.get("log") or "") + (result.get("error") or "")
-        if exits or "DeadKernelError" in text or "Kernel died" in text:
-            state = "kernel-died"
-            reason = "; ".join(exits) or "the kernel died (os._exit or killed)"
-        elif "UnresponsiveKernelError" in text or "became unresponsive" in text:
-            state, reason = "timeout", "the kernel did not respond to an interrupt"
+class Grader:
+    """nbgrader's autograde for one submission at a time, with the course config loaded once.
+
+    root: the course root; db_url: the gradebook ('' = the config's); cell_timeout: seconds per
+    cell (None = the config's); prewarm: fork kernels from a zygote with ``assignment``'s kernel
+    policy when the sandbox kernel is configured. ``check`` builds one in the student's own
+    process; class grading builds one per worker process (``_worker_start``).
+    """
+
+    def __init__(self, root: Path, db_url: str = "", cell_timeout: int | None = None,
+                 prewarm: bool = False, assignment: str = "") -> None:
+        from traitlets.config import Config
+
+        from .course import make_api, quiet_nbgrader_warnings
+
+        quiet_nbgrader_warnings()
+        self.api, self.course = make_api(Path(root), db_url or None)
+        if cell_timeout:
+            self.api.update_config(Config({"Execute": {"timeout": cell_timeout}}))
+        self.zygote = self._start_zygote(assignment) if prewarm else None
+
+    def _policy(self, assignment: str) -> dict:
+        """The kernel policy in ``<checks_directory>/<assignment>/checks.py`` ({} when none)."""
+        from .outside import ChecksError, load_checks, policy_env
+
+        config = self.api.config
+        folder = config.ExecuteWithChecks.get("checks_directory") if "ExecuteWithChecks" in config else ""
+        if not (assignment and folder):
+            return {}
+        try:
+            return json.loads(policy_env(load_checks(Path(folder) / assignment / "checks.py")) or "{}")
+        except ChecksError:
+            return {}
+
+    def _start_zygote(self, assignment: str):
+        """Pre-warmed kernels (autograder/sandbox/zygote.py) when nbgrader runs the sandbox kernel."""
+        from .sandbox.zygote import Zygote
+
+        config = self.api.config
+        kernel = config.Execute.get("kernel_name") if "Execute" in config else None
+        connection_file = config.KernelManager.get("connection_file") if "KernelManager" in config else None
+        if (kernel != sandbox.KERNEL_NAME or not connection_file
+                or os.environ.get(sandbox.ENV_MODE) == "off" or sandbox.bwrap_path() is None):
+            return None
+        zygote = Zygote(Path(connection_file).parent, self._policy(assignment))
+        try:
+            zygote.start()
+        except RuntimeError as error:
+            print(f"[autograder] pre-warmed kernels unavailable ({error}): a fresh sandbox per "
+                  "submission", file=sys.stderr)
+            return None
+        import atexit
+
+        atexit.register(zygote.stop)
+        return zygote
+
+    def _zygote_ready(self) -> None:
+        """Before a submission: a zygote that died or hangs (a hostile kernel?) is replaced."""
+        if self.zygote is not None and not self.zygote.ping():
+            try:
+                self.zygote.restart()
+            except RuntimeError:
+                self.zygote = None
+
+    def _autograde(self, assignment: str, student: str) -> tuple[dict, list[dict]]:
+        """nbgrader's autograde (retried while SQLite is locked) and the sandbox's events."""
+        fd, report = tempfile.mkstemp(prefix="cnn-sandbox-report-")
+        os.close(fd)
+        os.environ[sandbox.ENV_REPORT] = report
+        try:
+            for attempt in range(5):
+                result = self.api.autograde(assignment, student, force=True, create=True)
+                text = (result.get("log") or "") + (result.get("error") or "")
+                if result["success"] or "database is locked" not in text:
+                    break
+                time.sleep(0.5 + random.random() * 2 ** attempt)
+            return result, _read_report(report)
+        finally:
+            os.environ.pop(sandbox.ENV_REPORT, None)
+            os.unlink(report)
+
+    def grade_one(self, assignment: str, student: str, digest: str, notes: str) -> Status:
+        """Autograde one submission and record its status (after nbgrader committed the grades)."""
+        started = time.monotonic()
+        self._zygote_ready()
+        result, events = self._autograde(assignment, student)
+        exits = [e["reason"] for e in events if e.get("event") == "exit" and e.get("reason")]
+        if result["success"]:
+            state, problems = cell_problems(self.course.autograded / student / assignment)
+            reason = "; ".join(filter(None, [notes, *problems, *exits]))
+            if any("sandbox ended" in text for text in exits):  # its results never came back
+                state = State.KERNEL_DIED
         else:
-            state = "error"
-            lines = [ln for ln in text.strip().splitlines() if ln.strip()]
-            reason = lines[-1][:300] if lines else "nbgrader autograde failed"
-        _zero_grades(_db_url, assignment, student)
-    if _zygote is not None and (state != status.OK or exits):
-        _zygote.restart()  # hygiene: after a kernel that ended badly, a brand-new sandbox
-    score, max_score = _scores(_db_url, assignment, student)
-    record = Status(assignment, student, state, reason, score, max_score, digest,
-                    round(time.monotonic() - started, 2))
-    status.write(_db_url, record)
-    return record
+            state, reason = failure_state((result.get("log") or "") + (result.get("error") or ""), exits)
+        if state.zeroed:
+            zero_grades(self.course.db_url, assignment, student)
+        if self.zygote is not None and (state != State.OK or exits):
+            self.zygote.restart()  # hygiene: after a kernel that ended badly, a brand-new sandbox
+        score, max_score = _scores(self.course.db_url, assignment, student)
+        record = Status(assignment, student, state, reason, score, max_score, digest,
+                        round(time.monotonic() - started, 2))
+        status.write(self.course.db_url, record)
+        return record
+
+
+#: the Grader of a worker process (the pool's initializer builds it; a worker grades one
+#: submission at a time with it)
+_worker: Grader | None = None
+
+
+def _worker_start(root: str, db_url: str, cell_timeout: int | None, prewarm: bool,
+                  assignment: str) -> None:
+    """Pool initializer: dies with the parent, one thread per library, one Grader."""
+    global _worker
+    sandbox.die_with_parent()
+    os.environ.update(THREAD_ENV)
+    _worker = Grader(Path(root), db_url, cell_timeout, prewarm, assignment)
+
+
+def _worker_grade(assignment: str, student: str, digest: str, notes: str) -> Status:
+    return _worker.grade_one(assignment, student, digest, notes)
 
 
 # --- the main process ----------------------------------------------------------------------
@@ -286,19 +318,17 @@ def plan(course: Course, assignment: str, students: list[str] | None, force: boo
     everyone = submitted_students(course, assignment)
     chosen = [s for s in everyone if students is None or s in students]
     if shard:
-        index, count = shard
-        chosen = [s for s in chosen
-                  if int(hashlib.sha1(s.encode()).hexdigest(), 16) % count == index - 1]
+        chosen = [s for s in chosen if in_shard(s, shard)]
     todo, immediate, skipped = [], [], 0
     for student in chosen:
         state, notes = precheck(course, assignment, student)
         digest = submission_hash(course.submission_dir(student, assignment))
         old = known.get(student)
         redo = (force or old is None or old.submission_hash != digest
-                or (retry_failed and old.status != status.OK))
+                or (retry_failed and old.state != State.OK))
         if not redo:
             skipped += 1
-        elif state:
+        elif state is not None:
             immediate.append(Status(assignment, student, state, notes, 0.0, None, digest, 0.0))
         else:
             todo.append((student, digest, notes))
@@ -324,7 +354,7 @@ def grade(root: Path, assignment: str, *, workers: int = 0, students: list[str] 
     enable_wal(course.db_url)
     todo, immediate, skipped = plan(course, assignment, students, force, retry_failed, shard)
     for record in immediate:
-        _zero_grades(course.db_url, assignment, record.student_id)
+        zero_grades(course.db_url, assignment, record.student_id)
         status.write(course.db_url, record)
     status.dispose()
     if skipped:
@@ -347,13 +377,13 @@ def _run_pool(course: Course, assignment: str, todo: list, workers: int,
     results: list[Status] = []
     context = multiprocessing.get_context("spawn")
     executor = ProcessPoolExecutor(max_workers=workers, mp_context=context,
-                                   initializer=init_worker,
+                                   initializer=_worker_start,
                                    initargs=(str(course.root), course.db_url, cell_timeout,
                                              prewarm, assignment))
     bar = tqdm(total=len(todo), unit="sub", desc=f"grading {assignment} ({workers} workers)",
                disable=not progress, file=sys.stderr)
     try:
-        pending = {executor.submit(grade_one, assignment, student, digest, notes): student
+        pending = {executor.submit(_worker_grade, assignment, student, digest, notes): student
                    for student, digest, notes in todo}
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
@@ -362,11 +392,11 @@ def _run_pool(course: Course, assignment: str, todo: list, workers: int,
                 try:
                     record = future.result()
                 except Exception as error:  # noqa: BLE001  (a crashed worker: flag, go on)
-                    record = Status(assignment, student, "error", f"grader crashed: {error}")
+                    record = Status(assignment, student, State.ERROR, f"grader crashed: {error}")
                     status.write(course.db_url, record)
                 results.append(record)
                 bar.update(1)
-                if record.status != status.OK:
+                if record.state != State.OK:
                     bar.write(f"  {student}: {record.status} ({record.reason})")
     except KeyboardInterrupt:
         bar.close()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import socket
 from dataclasses import dataclass
+from enum import Enum
 
 from sqlalchemy import (
     Column,
@@ -27,9 +28,30 @@ from sqlalchemy import (
     select,
 )
 
-OK = "ok"
-#: statuses that mean "graded, but not normally": export flags them with their reason.
-FAILED = ("kernel-died", "timeout", "invalid-notebook", "missing-notebook", "error")
+
+class State(str, Enum):
+    """What grading did with one submission: the only status words the grader writes.
+
+    *Graded* states keep the points nbgrader gave (a cell that timed out or ran out of memory
+    scored 0 by itself); *zeroed* states set every autograded item to 0. Every state but ``OK``
+    is flagged by ``export`` with its reason.
+    """
+
+    OK = "ok"                              # graded normally
+    CELL_TIMEOUT = "cell-timeout"          # graded; a cell ran past its time limit
+    MEMORY = "memory"                      # graded; a cell hit the memory limit
+    KERNEL_DIED = "kernel-died"            # zeroed: the kernel exited, was killed or lost its sandbox
+    UNRESPONSIVE = "kernel-unresponsive"   # zeroed: the kernel ignored the interrupt after a timeout
+    INVALID_NOTEBOOK = "invalid-notebook"  # zeroed: the file is not a notebook (no kernel started)
+    MISSING_NOTEBOOK = "missing-notebook"  # zeroed: no expected notebook (renamed?)
+    ERROR = "error"                        # zeroed: nbgrader or the grader failed otherwise
+
+    @property
+    def zeroed(self) -> bool:
+        return self not in (State.OK, State.CELL_TIMEOUT, State.MEMORY)
+
+
+OK = State.OK.value
 
 _metadata = MetaData()
 status_table = Table(
@@ -57,6 +79,13 @@ class Status:
     max_score: float | None = None
     submission_hash: str = ""
     seconds: float | None = None
+
+    def __post_init__(self) -> None:
+        self.status = State(self.status).value  # only the vocabulary above; stored as plain text
+
+    @property
+    def state(self) -> State:
+        return State(self.status)
 
 
 _engines: dict = {}
@@ -93,7 +122,16 @@ def read_all(db_url: str, assignment_id: str) -> dict[str, Status]:
         rows = connection.execute(select(status_table).where(
             status_table.c.assignment_id == assignment_id)).mappings().all()
     fields = Status.__dataclass_fields__
-    return {row["student_id"]: Status(**{k: row[k] for k in fields}) for row in rows}
+    return {row["student_id"]: Status(**{k: _known(row, k) for k in fields}) for row in rows}
+
+
+def _known(row, field: str):
+    """A row's value; a status word this version does not write (an older gradebook's
+    ``timeout``) reads as ``error``, so that ``--retry-failed`` regrades it."""
+    value = row[field]
+    if field == "status" and value not in {state.value for state in State}:
+        return State.ERROR.value
+    return value
 
 
 def clear(db_url: str, assignment_id: str, students: list[str] | None = None) -> None:

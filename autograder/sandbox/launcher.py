@@ -55,7 +55,7 @@ def _report(event: dict) -> None:
         pass
 
 
-def _exit_reason(code: int, cpu_used: float, cpu_s: int, walled: bool, wall_s: int) -> str:
+def exit_reason(code: int, cpu_used: float, cpu_s: int, walled: bool, wall_s: int) -> str:
     if walled:
         return f"wall-clock limit ({wall_s} s per submission) exceeded; kernel killed"
     if cpu_s > 0 and cpu_used >= cpu_s - 1:
@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         command = bwrap_command(bwrap, workdir, connection_file, kernel) if bwrap else kernel
         code, cpu_used, walled = _run_fresh(command, bwrap is not None, memory_mb, cpu_s, wall_s)
     if code != 0 or walled:
-        reason = _exit_reason(code, cpu_used, cpu_s, walled, wall_s)
+        reason = exit_reason(code, cpu_used, cpu_s, walled, wall_s)
         _report({"event": "exit", "code": code, "reason": reason, "cpu_s": round(cpu_used, 1),
                  "wall_s": round(time.monotonic() - started, 1)})
     return code if code >= 0 else 128 - code

@@ -147,7 +147,7 @@ class Zygote:
 
 # --- in the sandbox launcher -------------------------------------------------------------------
 
-def _mirror(source: Path, dest: Path) -> list[str]:
+def mirror_plain_files(source: Path, dest: Path) -> list[str]:
     """Copy the regular files and folders of ``source`` into ``dest``; links are never copied.
 
     Nothing is followed on either side: a symlink (or FIFO, socket, device) in ``source`` is
@@ -224,7 +224,7 @@ def run_kernel(connection_file: Path, workdir: Path) -> dict | None:
         protocol.send(client, {"kernel": connection_file.name})
         if not lines.next().get("ready"):
             return None
-        _mirror(workdir, Path(slot))  # the zygote emptied the slot before saying "ready"
+        mirror_plain_files(workdir, Path(slot))  # the zygote emptied the slot before saying "ready"
         protocol.send(client, {"go": True})
         if "pid" not in lines.next():
             return None
@@ -247,7 +247,7 @@ def run_kernel(connection_file: Path, workdir: Path) -> dict | None:
         client.close()
         return {"exit": -int(signal.SIGKILL), "cpu_s": 0.0, "walled": False, "zygote_died": True}
     try:  # what the kernel wrote in its folder lands in the autograded folder, as without a zygote
-        dropped = _mirror(Path(slot), workdir)
+        dropped = mirror_plain_files(Path(slot), workdir)
         if dropped:
             print(f"[autograder] links or special files not copied back: {dropped}", file=sys.stderr)
     except OSError as error:

@@ -45,14 +45,6 @@ def discover_lectures() -> list[str]:
     return sorted(p.name for p in LECTURE_SOURCE.glob("*.ipynb"))
 
 
-def _require_chromium() -> None:
-    if not Path(CHROMIUM).exists():
-        message = f"{CHROMIUM} not found: install Debian's chromium (apt-get install chromium)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-
-
 @pytest.fixture(scope="session")
 def browser_report():
     """Figures gathered by the suite, written to test-artifacts/browser-report.json."""
@@ -76,7 +68,6 @@ def course_root(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def lab_server(course_root, tmp_path_factory):
-    _require_chromium()
     server = LabServer(root=course_root, workdir=tmp_path_factory.mktemp("lab-home"),
                        kernel_threads=1 if PARALLEL > 1 else 2)
     server.start()
@@ -90,7 +81,6 @@ def lab_server(course_root, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def chromium():
-    _require_chromium()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

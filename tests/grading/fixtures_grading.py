@@ -163,9 +163,11 @@ ASSIGNMENTS = {"np_demo": (np_source, CHECKS_NP_DEMO), "torch_demo": (torch_sour
 
 
 def run_cli(root: Path, *args: str, timeout: int = 600, check: bool = True,
-            env: dict | None = None) -> subprocess.CompletedProcess:
-    """Run ``python -m autograder ARGS`` in ``root``; fail with its output if it fails."""
-    return run_in_course(root, [*CLI, *args], f"autograder {' '.join(args)}", timeout, check, env)
+            env: dict | None = None, expect: tuple[int, ...] = (0,)) -> subprocess.CompletedProcess:
+    """Run ``python -m autograder ARGS`` in ``root``; fail with its output unless it exits with
+    one of ``expect`` (``grade`` exits 3 when it flagged a submission)."""
+    return run_in_course(root, [*CLI, *args], f"autograder {' '.join(args)}", timeout, check, env,
+                         expect)
 
 
 def make_course(tmp_path: Path, assignments=("np_demo",)) -> Path:
@@ -271,7 +273,7 @@ def hostile_class(root: Path) -> dict[str, tuple[str, float]]:
     add("blank", nb, "ok", 0)
     add("looper", answer(nb, {"mean_abs": "import numpy as np\n\ndef mean_abs(x):\n"
                                           "    while True:\n        pass\n",
-                              "clip01": NP_CORRECT["clip01"]}), "timeout", 1)
+                              "clip01": NP_CORRECT["clip01"]}), "cell-timeout", 1)
     add("exiter", answer(nb, {"mean_abs": "import os\nos._exit(3)\n",
                               "clip01": NP_CORRECT["clip01"]}), "kernel-died", 0)
     add("sysexit", answer(nb, {"mean_abs": "import sys\nsys.exit(0)\n",

@@ -1,7 +1,7 @@
-"""The autograder discriminates: every graded assignment is run through the real nbgrader.
+"""The autograder discriminates: every graded assignment is run through the real grader.
 
-For each ``tests/variants/<assignment_id>.py`` (format in ``tests/variants/__init__.py``) a
-throw-away course is released with ``nbgrader generate_assignment`` and a class is submitted:
+For each ``variants/<assignment_id>.py`` (format in ``variants/__init__.py``) the class of
+``graded_classes.py`` holds, next to the attackers of ``test_integrity.py``:
 
 * ``solution`` — the release with every solution cell replaced by the instructor's solution
   (``### BEGIN/END SOLUTION`` lines removed): full marks on every autograded item;
@@ -10,64 +10,27 @@ throw-away course is released with ``nbgrader generate_assignment`` and a class 
   exactly ``Mistake.loses``, full marks on every other autograded item, and ``Mistake.feedback``
   in the feedback it gets.
 
-The class is graded by one ``nbgrader autograde`` and one ``generate_feedback`` per assignment
-(module-scoped fixture). Neither the release nor any feedback may contain a solution, hidden
-test or mark scheme marker, or any line of the hidden tests.
-
-Assignments are graded in background threads, two at a time (each in its own course root and
-gradebook, one BLAS/torch thread per kernel), as soon as the first test needs one: grading is
-mostly kernel start-up and ``import torch``, and two workers on two cores nearly halve the
-wall time. Only the assignments whose tests were selected are graded.
+The class is graded as an instructor grades it (``python -m autograder grade`` with sandboxed,
+pre-warmed kernels, then ``feedback``). Neither the release nor any feedback may contain a
+solution, hidden test or mark scheme marker, or any line of the hidden tests.
 """
 
 from __future__ import annotations
 
-import copy
 import html
-import importlib.util
 import re
-import time
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
-from pathlib import Path
-from types import ModuleType
 
 import nbformat
 import pytest
-from course import course_copy, run_nbgrader, submit
+from graded_classes import RESERVED_STUDENTS, VARIANTS_DIR, GradedClass
 
-VARIANTS_DIR = Path(__file__).parent / "variants"
-VARIANT_FILES = sorted(p for p in VARIANTS_DIR.glob("*.py") if p.name != "__init__.py")
-SOLUTION_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
+ASSIGNMENTS = sorted(p.stem for p in VARIANTS_DIR.glob("*.py") if p.name != "__init__.py")
 HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 SECRET_MARKERS = ("BEGIN HIDDEN TESTS", "BEGIN SOLUTION", "BEGIN MARK SCHEME")
-RESERVED_STUDENTS = ("solution", "blank")
 #: hidden-test lines shorter than this are too generic to prove a leak (``continue``, ``else:``)
 MIN_SECRET_LINE = 16
-WORKERS = 2
-#: one thread per library in each kernel: two graders share two cores
-GRADING_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
 
-
-def load_variants(path: Path) -> ModuleType:
-    """Import a variants module by file path (``tests/`` is on sys.path, see conftest)."""
-    spec = importlib.util.spec_from_file_location(f"variants_{path.stem}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def grading(cell) -> dict:
-    return cell.metadata.get("nbgrader", {})
-
-
-def is_autograded(cell) -> bool:
-    """A test cell: graded, not a solution (written answers are graded by hand)."""
-    return bool(grading(cell).get("grade")) and not grading(cell).get("solution")
-
-
-def strip_solution_markers(source: str) -> str:
-    return "\n".join(line for line in source.splitlines() if line.strip() not in SOLUTION_MARKERS)
+pytestmark = pytest.mark.needs("sandbox")
 
 
 def hidden_test_lines(source_nb) -> set[str]:
@@ -95,123 +58,49 @@ def html_text(page: str) -> str:
     return html.unescape(re.sub(r"<[^>]+>", "", page))
 
 
-@dataclass
-class GradedClass:
-    """Everything the tests read about one graded assignment."""
+def _table(graded: GradedClass, students: list[str]) -> str:
+    """Per-student scores on the autograded items, for assertion messages."""
+    items = list(graded.test_sources)
+    rows = [f"{'student':32s} " + " ".join(f"{item[:24]:>24s}" for item in items)]
+    rows.append(f"{'(max)':32s} " + " ".join(f"{graded.max_scores[i]:24g}" for i in items))
+    for student in students:
+        points = graded.scores[student]
+        rows.append(f"{student:32s} " + " ".join(f"{points.get(i, float('nan')):24g}" for i in items))
+    return "\n".join(rows)
 
-    assignment: str
-    notebook: str
-    mistakes: list
-    solution_cells: dict[str, str]
-    test_sources: dict[str, str]
-    max_scores: dict[str, float]
-    scores: dict[str, dict[str, float]]
-    feedback: dict[str, str]
-    release_text: str
-    release_sources: str
-    hidden_lines: set[str]
-    seconds: float
-    log: str = ""
 
-    @property
-    def autograded(self) -> list[str]:
-        return list(self.test_sources)
+class Variants:
+    """What the tests below read: the variant students of one graded class."""
+
+    def __init__(self, graded: GradedClass) -> None:
+        self.graded = graded
+        self.assignment = graded.assignment
+        self.mistakes = list(graded.variants.MISTAKES)
+        self.students = [*RESERVED_STUDENTS, *(m.name for m in self.mistakes)]
+        self.solution_cells = graded.solution_cells
+        self.test_sources = graded.test_sources
+        self.autograded = list(graded.test_sources)
+        self.max_scores = graded.max_scores
+        self.scores = {s: graded.scores[s] for s in self.students}
+        self.feedback = {s: graded.feedback[s] for s in self.students}
+        root, notebook = graded.root, graded.notebook
+        release_path = root / "assignments" / self.assignment / f"{notebook}.ipynb"
+        self.release_text = release_path.read_text()
+        self.release_sources = "\n".join(c.source for c in nbformat.read(release_path, as_version=4).cells)
+        self.hidden_lines = hidden_test_lines(
+            nbformat.read(root / "solutions" / self.assignment / f"{notebook}.ipynb", as_version=4))
+        self.seconds = graded.seconds
 
     def table(self) -> str:
-        """Per-student scores on the autograded items, for assertion messages."""
-        rows = [f"{'student':32s} " + " ".join(f"{item[:24]:>24s}" for item in self.autograded)]
-        rows.append(f"{'(max)':32s} " + " ".join(f"{self.max_scores[i]:24g}" for i in self.autograded))
-        for student, points in self.scores.items():
-            rows.append(f"{student:32s} " + " ".join(f"{points.get(i, float('nan')):24g}"
-                                                     for i in self.autograded))
-        return "\n".join(rows)
+        return _table(self.graded, self.students)
 
 
-def build_class(root: Path, module: ModuleType) -> tuple[dict, dict]:
-    """Release the assignment and place the class's submissions; return (solutions, tests)."""
-    assignment, notebook = module.ASSIGNMENT, module.NOTEBOOK
-    run_nbgrader(root, "generate_assignment", assignment, "--force")
-    source = nbformat.read(root / "solutions" / assignment / f"{notebook}.ipynb", as_version=4)
-    release = nbformat.read(root / "assignments" / assignment / f"{notebook}.ipynb", as_version=4)
-    solutions = {grading(c)["grade_id"]: strip_solution_markers(c.source)
-                 for c in source.cells if grading(c).get("solution")}
-    tests = {grading(c)["grade_id"]: c.source for c in source.cells if is_autograded(c)}
-
-    def answered(replacements: dict[str, str]) -> nbformat.NotebookNode:
-        notebook_copy = copy.deepcopy(release)
-        for cell in notebook_copy.cells:
-            grade_id = grading(cell).get("grade_id")
-            if grade_id in solutions:
-                cell.source = replacements.get(grade_id, solutions[grade_id])
-        return notebook_copy
-
-    submit(root, assignment, "solution", answered({}), notebook)
-    submit(root, assignment, "blank", release, notebook)
-    for mistake in module.MISTAKES:
-        submit(root, assignment, mistake.name, answered(mistake.cells), notebook)
-    return solutions, tests
+@pytest.fixture(scope="module", params=ASSIGNMENTS)
+def graded(request, class_of) -> Variants:
+    return Variants(class_of(request.param))
 
 
-def grade(path: Path, tmp: Path) -> GradedClass:
-    """Release, submit, autograde and give feedback to one assignment's class."""
-    start = time.perf_counter()
-    module = load_variants(path)
-    assignment, notebook = module.ASSIGNMENT, module.NOTEBOOK
-    root = course_copy(tmp, [assignment])
-    solutions, tests = build_class(root, module)
-    result = run_nbgrader(root, "autograde", assignment, "--force", env=GRADING_ENV)
-    run_nbgrader(root, "generate_feedback", assignment, "--force")
-
-    from nbgrader.api import Gradebook
-
-    students = [*RESERVED_STUDENTS, *(m.name for m in module.MISTAKES)]
-    scores, feedback = {}, {}
-    with Gradebook(f"sqlite:///{root / 'autograder' / 'gradebook.db'}") as gradebook:
-        nb = gradebook.find_notebook(notebook, assignment)
-        max_scores = {cell.name: float(cell.max_score) for cell in nb.grade_cells}
-        for student in students:
-            submission = gradebook.find_submission_notebook(notebook, assignment, student)
-            scores[student] = {g.name: float(g.score) for g in submission.grades}
-    for student in students:
-        page = root / "autograder" / "feedback" / student / assignment / f"{notebook}.html"
-        feedback[student] = page.read_text() if page.exists() else ""
-
-    release_path = root / "assignments" / assignment / f"{notebook}.ipynb"
-    release = nbformat.read(release_path, as_version=4)
-    source = nbformat.read(root / "solutions" / assignment / f"{notebook}.ipynb", as_version=4)
-    return GradedClass(
-        assignment=assignment, notebook=notebook, mistakes=list(module.MISTAKES),
-        solution_cells=solutions, test_sources=tests, max_scores=max_scores, scores=scores,
-        feedback=feedback, release_text=release_path.read_text(),
-        release_sources="\n".join(cell.source for cell in release.cells),
-        hidden_lines=hidden_test_lines(source), seconds=time.perf_counter() - start,
-        log=result.stderr[-3000:])
-
-
-@pytest.fixture(scope="session")
-def grading_jobs(request, tmp_path_factory):
-    """Start grading every selected assignment (two at a time) when the first one is needed."""
-    selected = []
-    for item in request.session.items:
-        callspec = getattr(item, "callspec", None)
-        path = callspec.params.get("graded") if callspec else None
-        # other modules may parametrize a fixture of the same name: only this module's count
-        if isinstance(path, Path) and path in VARIANT_FILES and path not in selected:
-            selected.append(path)
-    executor = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="grade")
-    jobs: dict[Path, Future] = {
-        path: executor.submit(grade, path, tmp_path_factory.mktemp(path.stem))
-        for path in selected}
-    yield jobs
-    executor.shutdown(wait=True, cancel_futures=True)
-
-
-@pytest.fixture(scope="module", params=VARIANT_FILES, ids=lambda p: p.stem)
-def graded(request, grading_jobs) -> GradedClass:
-    return grading_jobs[request.param].result()
-
-
-def test_variants_are_well_formed(graded: GradedClass):
+def test_variants_are_well_formed(graded: Variants):
     names = [m.name for m in graded.mistakes]
     assert len(names) == len(set(names)), f"duplicate mistake names: {names}"
     for mistake in graded.mistakes:
@@ -225,7 +114,7 @@ def test_variants_are_well_formed(graded: GradedClass):
         assert mistake.loses, f"{mistake.name} loses nothing: it is not a mistake"
 
 
-def test_three_mistakes_per_graded_function(graded: GradedClass):
+def test_three_mistakes_per_graded_function(graded: Variants):
     """A solution code cell is a graded function when an autograded test cell names it."""
     tests = "\n".join(graded.test_sources.values())
     functions = [gid for gid in graded.solution_cells if re.search(rf"\b{gid}\b", tests)]
@@ -234,7 +123,7 @@ def test_three_mistakes_per_graded_function(graded: GradedClass):
     assert all(n >= 3 for n in count.values()), f"mistakes per graded function: {count}"
 
 
-def test_solution_scores_full_marks(graded: GradedClass):
+def test_solution_scores_full_marks(graded: Variants):
     points = graded.scores["solution"]
     short = {item: points.get(item) for item in graded.autograded
              if points.get(item) != graded.max_scores[item]}
@@ -242,13 +131,13 @@ def test_solution_scores_full_marks(graded: GradedClass):
                        f"{graded.table()}\n{html_text(graded.feedback['solution'])[-3000:]}")
 
 
-def test_release_scores_zero(graded: GradedClass):
+def test_release_scores_zero(graded: Variants):
     points = graded.scores["blank"]
     earned = {item: points.get(item) for item in graded.autograded if points.get(item) != 0.0}
     assert not earned, f"{graded.assignment}: the untouched release earned {earned}\n{graded.table()}"
 
 
-def test_each_mistake_loses_exactly_its_items(graded: GradedClass):
+def test_each_mistake_loses_exactly_its_items(graded: Variants):
     wrong = []
     for mistake in graded.mistakes:
         points = graded.scores[mistake.name]
@@ -259,18 +148,18 @@ def test_each_mistake_loses_exactly_its_items(graded: GradedClass):
     assert not wrong, f"{graded.assignment}:\n" + "\n".join(wrong) + f"\n\n{graded.table()}"
 
 
-def test_feedback_names_each_mistake(graded: GradedClass):
+def test_feedback_names_each_mistake(graded: Variants):
     missing = [f"{m.name}: {m.feedback!r}" for m in graded.mistakes
                if m.feedback and m.feedback not in html_text(graded.feedback[m.name])]
     assert not missing, f"{graded.assignment}: feedback does not name the mistake:\n" + "\n".join(missing)
 
 
-def test_every_student_got_feedback(graded: GradedClass):
+def test_every_student_got_feedback(graded: Variants):
     missing = [student for student, page in graded.feedback.items() if not page]
     assert not missing, f"{graded.assignment}: no feedback for {missing}"
 
 
-def test_release_and_feedback_hide_solutions_and_hidden_tests(graded: GradedClass):
+def test_release_and_feedback_hide_solutions_and_hidden_tests(graded: Variants):
     assert graded.hidden_lines, f"{graded.assignment} has no hidden tests"
     documents = {"release": graded.release_text + "\n" + graded.release_sources}
     documents.update({f"feedback of {s}": html_text(page) for s, page in graded.feedback.items()})
@@ -282,8 +171,8 @@ def test_release_and_feedback_hide_solutions_and_hidden_tests(graded: GradedClas
     assert not leaks, f"{graded.assignment}:\n" + "\n".join(leaks[:20])
 
 
-def test_grading_time_is_reported(graded: GradedClass, record_property):
+def test_grading_time_is_reported(graded: Variants, record_property):
     record_property(f"{graded.assignment}_grading_seconds", round(graded.seconds, 1))
-    students = len(graded.scores)
+    students = len(graded.graded.scores)
     print(f"{graded.assignment}: {students} submissions graded in {graded.seconds:.0f} s")
-    assert students == len(graded.mistakes) + len(RESERVED_STUDENTS)
+    assert len(graded.scores) == len(graded.mistakes) + len(RESERVED_STUDENTS)

@@ -9,17 +9,12 @@ only its own points.
 from __future__ import annotations
 
 import ast
-import os
 from pathlib import Path
 
 import pytest
 from fixtures_grading import NP_CORRECT, answer, make_course, put, release, run_cli, statuses
 
-from autograder import sandbox
-from autograder.sandbox.zygote import _mirror
-
-pytestmark = pytest.mark.skipif(sandbox.bwrap_path() is None,
-                                reason="needs bubblewrap (installed by .ci/run)")
+pytestmark = pytest.mark.needs("sandbox")
 
 PLANT = r'''
 import os, subprocess, sys
@@ -85,7 +80,8 @@ def graded(tmp_path_factory):
     _submit(root, "e_zygote_stopper", "import os, signal\nos.kill(os.getppid(), signal.SIGSTOP)\n")
     _submit(root, "f_after_stopper", "")
     (root / "autograder/submitted/b_observer/np_demo/data.txt").write_text("the student's file")
-    result = run_cli(root, "grade", "np_demo", "-j", "1", "--no-progress", "--require-sandbox")
+    result = run_cli(root, "grade", "np_demo", "-j", "1", "--no-progress", "--require-sandbox",
+                     expect=(3,))  # the killer and the stopper are flagged
     return root, statuses(root), result
 
 
@@ -133,44 +129,3 @@ def test_a_kernel_that_kills_or_stops_the_zygote_costs_only_its_own_points(grade
     assert rows["e_zygote_stopper"]["status"] == "kernel-died"
     assert "sandbox ended" in rows["e_zygote_stopper"]["reason"]
     assert (rows["f_after_stopper"]["status"], float(rows["f_after_stopper"]["total"])) == ("ok", 4)
-
-
-def test_copying_back_never_follows_or_copies_a_link(tmp_path):
-    outside = tmp_path / "outside.txt"
-    outside.write_text("precious")
-    slot, workdir = tmp_path / "slot", tmp_path / "work"
-    slot.mkdir()
-    workdir.mkdir()
-    os.symlink(outside, workdir / "out.txt")  # a link in the destination ...
-    (slot / "out.txt").write_text("student bytes")  # ... is replaced, not written through
-    os.symlink("/etc/hostname", slot / "link")  # a link in the source is dropped
-    os.symlink("/etc", slot / "dirlink")  # also a link to a folder
-    os.mkfifo(slot / "fifo")  # and a FIFO
-    (slot / "sub").mkdir()
-    (slot / "sub" / "f.txt").write_text("f")
-    (slot / "answer.ipynb").write_text("{}")  # notebooks never travel
-    dropped = _mirror(slot, workdir)
-    assert sorted(dropped) == ["dirlink", "fifo", "link"]
-    assert outside.read_text() == "precious"
-    assert (workdir / "out.txt").read_text() == "student bytes"
-    assert not (workdir / "out.txt").is_symlink()
-    assert not any(os.path.lexists(workdir / n) for n in ("link", "dirlink", "fifo"))
-    assert (workdir / "sub" / "f.txt").read_text() == "f"
-    assert not (workdir / "answer.ipynb").exists()
-
-
-def test_a_real_assignment_gets_full_marks_through_the_zygote(tmp_path):
-    """a5_transfer loads ``pretrained_smallcnn.pt`` from its folder and trains with torch."""
-    import csv
-
-    from course import course_copy, submit
-
-    root = course_copy(tmp_path, ["a5_transfer"])
-    run_cli(root, "release", "a5_transfer")
-    for notebook in sorted((root / "solutions" / "a5_transfer").glob("*.ipynb")):
-        submit(root, "a5_transfer", "instructor", notebook, notebook.stem)
-    run_cli(root, "grade", "a5_transfer", "-j", "1", "--no-progress", "--require-sandbox")
-    run_cli(root, "export", "a5_transfer")
-    with open(root / "autograder/reports/a5_transfer/summary.csv") as handle:
-        items = list(csv.DictReader(handle))
-    assert items and all(float(i["mean"]) == float(i["max_points"]) for i in items), items
