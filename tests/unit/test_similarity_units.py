@@ -218,3 +218,15 @@ def test_release_code_next_to_student_code_neither_counts_nor_is_marked():
     assert spans[0] == [] and spans[1] == [], "signature and docstring are release code: unmarked"
     assert spans[2], "the answer line both wrote is marked"
     assert not any(sim.marked_lines(subs["a"].cells[0], subs["b"].kgrams, set()))
+
+
+def test_functions_reordered_inside_one_cell_still_match():
+    """Two functions in one answer cell, swapped and renamed: only the k-grams across the seam differ."""
+    first = "def corr1d(x, w, stride=1, padding=0, dilation=1):\n" + sc.BODIES["ana"]["corr1d"] + "\n"
+    second = ("def matrix(length, w, stride=1, padding=0, dilation=1):\n"
+              + sc.BODIES["ana"]["conv1d_matrix"] + "\n")
+    swapped = second.replace("rows", "r_idx").replace("n_out", "count") + "\n\n" + first
+    subs = {s: sim.build_submission(s, [sim.Cell("nb cell", source)], set())
+            for s, source in (("a", first + second), ("b", swapped))}
+    score = sim.compare(subs, 1.0).pairs[0].score
+    assert score >= 0.8, score
