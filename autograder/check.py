@@ -11,8 +11,12 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -107,8 +111,6 @@ def check_visible(notebook: Path, cell_timeout: int) -> tuple[str, list]:
         config = Config()
         kernel = "cnn-course"
         if sandbox.kernelspec_installed():
-            import os
-
             os.environ.setdefault(sandbox.ENV_ROOT, str(notebook.parent.resolve()))
             kernel = sandbox.KERNEL_NAME
             config.KernelManager.transport = "ipc"
@@ -136,9 +138,29 @@ def check_visible(notebook: Path, cell_timeout: int) -> tuple[str, list]:
     return "visible tests only", items
 
 
+@contextmanager
+def caller_left_as_found() -> Iterator[None]:
+    """Restore the caller's environment, ``sys.path`` and folder (nbgrader's config and app
+    change the first two; a student may call ``check`` from their own Python process)."""
+    environ, path, folder = dict(os.environ), sys.path[:], os.getcwd()
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(environ)
+        sys.path[:] = path
+        os.chdir(folder)
+
+
 def check(notebook: Path, assignment: str | None = None, repo: Path | None = None,
           cell_timeout: int = 60) -> tuple[str, str, list[Item]]:
-    """``(mode, status line, items)`` for one notebook."""
+    """``(mode, status line, items)`` for one notebook; the caller's process is left as found."""
+    with caller_left_as_found():
+        return _check(notebook, assignment, repo, cell_timeout)
+
+
+def _check(notebook: Path, assignment: str | None, repo: Path | None,
+           cell_timeout: int) -> tuple[str, str, list[Item]]:
     notebook = Path(notebook).resolve()
     assignment = assignment or notebook.parent.name
     repo = Path(repo or Path.cwd()).resolve()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import platform
-import re
 import statistics
 import sys
 import time
@@ -79,9 +78,6 @@ def machine_description() -> str:
     return "; ".join(parts)
 
 
-_MARKER = re.compile(r"^\s*###\s*(BEGIN|END)\s+SOLUTION\s*$")
-
-
 def load_solution_namespace(notebook_path: Path) -> dict:
     """Execute an instructor notebook's definitions and return its namespace.
 
@@ -92,6 +88,8 @@ def load_solution_namespace(notebook_path: Path) -> dict:
     """
     import nbformat
 
+    from devtools.solutions import strip_solution_markers
+
     notebook = nbformat.read(notebook_path, as_version=4)
     namespace: dict = {"__name__": "course_solution"}
     for index, cell in enumerate(notebook.cells):
@@ -100,8 +98,8 @@ def load_solution_namespace(notebook_path: Path) -> dict:
         meta = cell.metadata.get("nbgrader", {})
         if meta.get("grade") and not meta.get("solution"):
             continue
-        lines = [line for line in cell.source.splitlines()
-                 if not _MARKER.match(line) and not line.lstrip().startswith(("%", "!"))]
+        lines = [line for line in strip_solution_markers(cell.source).splitlines()
+                 if not line.lstrip().startswith(("%", "!"))]
         code = "\n".join(lines)
         try:
             exec(compile(code, f"{notebook_path.name}#cell{index}", "exec"), namespace)

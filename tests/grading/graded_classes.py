@@ -23,8 +23,9 @@ from attacks import TARGETS, attack_sources, submission
 from course import course_copy, run_nbgrader, submit
 from fixtures_grading import run_cli
 
+from devtools.solutions import strip_solution_markers
+
 VARIANTS_DIR = Path(__file__).parent / "variants"
-SOLUTION_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
 RESERVED_STUDENTS = ("solution", "blank")
 ATTACKER_PREFIX = "atk_"
 
@@ -45,10 +46,6 @@ def grading(cell) -> dict:
 def is_autograded(cell) -> bool:
     """A test cell: graded, not a solution (written answers are graded by hand)."""
     return bool(grading(cell).get("grade")) and not grading(cell).get("solution")
-
-
-def strip_solution_markers(source: str) -> str:
-    return "\n".join(line for line in source.splitlines() if line.strip() not in SOLUTION_MARKERS)
 
 
 def solution_modes(root: Path) -> dict[str, int]:

@@ -12,34 +12,17 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-import nbformat
 import numpy as np
 import pytest
 import torch
 
+from devtools.solutions import nbgrader_cells, run_cells
+
 REPO = Path(__file__).resolve().parents[2]
 A4 = REPO / "solutions" / "a4_lenet5" / "lenet5.ipynb"
 A5 = REPO / "solutions" / "a5_transfer" / "transfer.ipynb"
-MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
 DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(
     not torch.cuda.is_available(), reason="no CUDA GPU on this machine"))]
-
-
-def cells(path: Path) -> dict[str, str]:
-    """grade_id -> source (solution markers removed) of every nbgrader cell of a notebook."""
-    notebook = nbformat.read(path, as_version=4)
-    return {cell.metadata["nbgrader"]["grade_id"]:
-            "\n".join(line for line in cell.source.splitlines() if line.strip() not in MARKERS)
-            for cell in notebook.cells if "nbgrader" in cell.metadata}
-
-
-def run_cells(path: Path, grade_ids: list[str]) -> dict:
-    """Execute the given cells of a notebook, in order, in one fresh namespace; return it."""
-    sources = cells(path)
-    namespace: dict = {"__name__": "__notebook__"}
-    for grade_id in grade_ids:
-        exec(compile(sources[grade_id], f"{path.name}:{grade_id}", "exec"), namespace)
-    return namespace
 
 
 @pytest.mark.parametrize("device", DEVICES)
@@ -54,7 +37,7 @@ def test_a4_graded_budget_clears_the_threshold_by_a_margin(device, monkeypatch):
 
 
 def test_a4_training_loop_is_reproducible_on_the_cpu():
-    sources = cells(A4)
+    sources = nbgrader_cells(A4)
     namespace = {}
     exec("import math\nimport torch\nimport torch.nn.functional as F\nfrom torch import nn", namespace)
     exec(sources["LeNet5"], namespace)
@@ -100,7 +83,7 @@ def test_a5_pretrained_weights_are_small_and_load_safely():
     namespace = {}
     exec("from pathlib import Path\nimport torch\nfrom torch import nn\nimport utils\n"
          "import utils.training", namespace)
-    exec(cells(A5)["model"].replace('Path("pretrained_smallcnn.pt")', f"Path({str(path)!r})"),
+    exec(nbgrader_cells(A5)["model"].replace('Path("pretrained_smallcnn.pt")', f"Path({str(path)!r})"),
          namespace)
     model = namespace["load_pretrained"]()  # torch.load(..., weights_only=True)
     assert sum(p.numel() for p in model.parameters()) == 24_709

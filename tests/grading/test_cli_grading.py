@@ -3,10 +3,12 @@ and the students' ``check``."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
 import subprocess
+import sys
 import time
 import zipfile
 
@@ -122,3 +124,30 @@ def test_check_full_and_visible_only(tmp_path):
     assert "visible tests only" in visible
     assert "SKIP  test_mean_abs_hidden (hidden): 0/2  - hidden tests: not run here" in visible
     assert "PASS  test_clip01: 1/1" in visible and "FAIL  test_mean_abs: 0/1" in visible
+
+
+CALLER = r'''
+import json, os, signal, sys
+from pathlib import Path
+from autograder.check import check
+before = (os.getcwd(), dict(os.environ), signal.getsignal(signal.SIGTERM), sys.path[:])
+mode, line, items = check(Path(sys.argv[1]), "np_demo", Path(sys.argv[2]))
+after = (os.getcwd(), dict(os.environ), signal.getsignal(signal.SIGTERM), sys.path[:])
+names = ("cwd", "environ", "SIGTERM handler", "sys.path")
+changed = [name for name, b, a in zip(names, before, after) if b != a]
+print(json.dumps({"line": line, "items": len(items), "changed": changed}))
+'''
+
+
+def test_check_leaves_the_calling_process_as_it_found_it(tmp_path):
+    """A student's own Python process calls ``check``: same folder, environment and handlers after."""
+    root = make_course(tmp_path)
+    mine = tmp_path / "work" / "np_demo" / "np_demo.ipynb"
+    mine.parent.mkdir(parents=True)
+    nbformat.write(answer(release(root), NP_CORRECT), mine)
+    out = subprocess.run([sys.executable, "-c", CALLER, str(mine), str(root)], cwd=mine.parent,
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["line"].startswith("ok") and result["items"] >= 3, result
+    assert result["changed"] == [], f"check changed the caller's {result['changed']}"

@@ -15,10 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import nbformat
+from devtools.solutions import nbgrader_cells
 
 SOLUTIONS = Path(__file__).resolve().parents[3] / "solutions"
-MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
 
 
 @dataclass(frozen=True)
@@ -49,11 +48,10 @@ class SolutionEditor:
 
     def solution(self, grade_id: str) -> str:
         """The source of solution cell ``grade_id`` without its ``### BEGIN/END SOLUTION`` lines."""
-        for cell in nbformat.read(self.source, as_version=4).cells:
-            if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id:
-                return "\n".join(line for line in cell.source.splitlines()
-                                 if line.strip() not in MARKERS)
-        raise KeyError(f"{self.source.name} has no cell {grade_id!r}")
+        cells = nbgrader_cells(self.source)
+        if grade_id not in cells:
+            raise KeyError(f"{self.source.name} has no cell {grade_id!r}")
+        return cells[grade_id]
 
     def edit(self, grade_id: str, *replacements: tuple[str, str]) -> dict[str, str]:
         """{grade_id: solution source with each (old, new) applied}; each old text must occur once."""
