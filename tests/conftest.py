@@ -27,6 +27,12 @@ _bin = str(Path(sys.executable).parent)
 if _bin not in os.environ.get("PATH", "").split(os.pathsep):
     os.environ["PATH"] = _bin + os.pathsep + os.environ.get("PATH", "")
 
+#: no test downloads: a dataset that is missing fails at once (the loaders say what to install)
+#: instead of being fetched; tests of the downloader serve their own files on 127.0.0.1
+NO_DOWNLOADS = "http://127.0.0.1:9/no-downloads-in-tests/"
+os.environ["CNN_COURSE_FASHION_MNIST_URL"] = NO_DOWNLOADS + "fashion-mnist/"
+os.environ["CNN_COURSE_CIFAR10_URL"] = NO_DOWNLOADS + "cifar-10-python.tar.gz"
+
 PARTS = {part.name: part for part in system.PARTS}
 _present: dict[str, bool] = {}
 _left_out: dict[str, int] = {}

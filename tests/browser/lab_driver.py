@@ -104,7 +104,16 @@ class LabServer:
         })
         return env
 
-    def start(self, timeout: float = 60) -> None:
+    def start(self, timeout: float = 60, attempts: int = 5) -> None:
+        """Start the server; a port taken between choosing it and binding it is chosen again."""
+        for _ in range(attempts):
+            if self._start_once(timeout):
+                return
+            self.port = free_port()
+        raise RuntimeError(f"jupyter lab found no free port in {attempts} attempts:\n{self.log_tail()}")
+
+    def _start_once(self, timeout: float) -> bool:
+        """True once the server answers; False when its port was taken; raises otherwise."""
         command = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1",
                    f"--port={self.port}", f"--IdentityProvider.token={self.token}",
                    f"--ServerApp.root_dir={self.root}", "--ServerApp.port_retries=0",
@@ -120,11 +129,13 @@ class LabServer:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
+                if "already in use" in self.log_tail():
+                    return False
                 raise RuntimeError(f"jupyter lab exited with {self.process.returncode}:\n"
                                    f"{self.log_tail()}")
             try:
                 self.api("GET", "/api/status")
-                return
+                return True
             except (urllib.error.URLError, ConnectionError, OSError):
                 time.sleep(0.25)
         self.stop()
