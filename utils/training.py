@@ -37,6 +37,7 @@ def batches(x: torch.Tensor, y: torch.Tensor, batch_size: int,
     x, y = x[order], y[order]  # one gather per epoch; the batches below are views (no copies)
     for start in range(0, len(x), batch_size):
         yield x[start:start + batch_size], y[start:start + batch_size]
+    torch.randperm(len(x), generator=generator)  # a RandomSampler draws (and drops) one more at its end
 
 
 @torch.no_grad()
@@ -123,3 +124,49 @@ def fit(
         if test is not None:
             history["test_acc"].append(accuracy(model, *test))
     return history
+
+
+def fit_loss(
+    model: nn.Module,
+    x: torch.Tensor,
+    target: torch.Tensor,
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    epochs: int,
+    lr: float = 1e-2,
+    batch_size: int = 64,
+    seed: int = 0,
+    desc: str = "training",
+    device: torch.device | None = None,
+    progress: bool = True,
+) -> list[float]:
+    """Train ``model`` on ``(x, target)`` with any loss: Adam, one-cycle schedule, shuffled batches.
+
+    x (N, ...) inputs; target (N, ...) whatever ``loss_fn(model(xb), target_b)`` expects (a mask
+    (N, H, W) for segmentation, a grid (N, 5 + C, S, S) for detection). Each epoch visits
+    ``N // batch_size`` full batches in an order drawn from ``seed``. Returns the mean loss of each epoch.
+    """
+    from tqdm.auto import tqdm
+
+    device = device or get_device()
+    torch.manual_seed(seed)
+    model.to(device).train()
+    steps_per_epoch = len(x) // batch_size
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, pct_start=0.25,
+                                                   total_steps=epochs * steps_per_epoch)
+    generator = torch.Generator().manual_seed(seed)
+    x, target = x.to(device), target.to(device)
+    losses = []
+    for _ in tqdm(range(epochs), desc=desc, disable=not progress):
+        order = torch.randperm(len(x), generator=generator).to(device)
+        total = 0.0
+        for step in range(steps_per_epoch):
+            idx = order[step * batch_size:(step + 1) * batch_size]
+            loss = loss_fn(model(x[idx]), target[idx])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+            total += loss.item()
+        losses.append(total / steps_per_epoch)
+    return losses
