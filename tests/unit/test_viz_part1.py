@@ -224,3 +224,28 @@ def test_dice_explorer_ranges_and_redraw():
     before = bytes(explorer.view.image.value)
     explorer.rolls.value = 100
     assert bytes(explorer.view.image.value) != before
+
+
+def _render_counter(viz) -> list[int]:
+    calls = [0]
+    original = viz.view.render
+
+    def counting() -> bytes:
+        calls[0] += 1
+        return original()
+
+    viz.view.render = counting
+    return calls
+
+
+def test_range_syncing_redraws_once_through_the_base_class_guard():
+    explorer = v1.ConnectionMatrixExplorer()
+    renders = _render_counter(explorer)
+    explorer.length.value = 2               # clamps the kernel-size maximum (and the kernel) inside holding()
+    assert explorer.kernel_size.value <= 2
+    assert renders[0] <= 2                  # the length change, plus at most the clamped kernel size
+    dice = vd.DiceSumExplorer(total=12)
+    renders = _render_counter(dice)
+    dice.faces_a.value = 2                  # total.max shrinks to 8 and clamps total: still one redraw
+    assert dice.total.value == 8 and renders[0] == 1
+    assert not dice.showing_problem and not explorer.showing_problem
