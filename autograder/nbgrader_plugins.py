@@ -98,8 +98,11 @@ def parse_lms_timestamp(text: str) -> str | None:
     match = _LMS_TIMESTAMP.search(text or "")
     if not match:
         return None
-    year, month, day, hour, minute, second = (int(part) for part in match.groups())
-    return datetime(year, month, day, hour, minute, second).isoformat(sep=" ")
+    try:
+        stamp = datetime(*(int(part) for part in match.groups()))
+    except ValueError:  # the shape of a date, not a date (month 13): no timestamp
+        return None
+    return stamp.isoformat(sep=" ")
 
 
 class LmsFileNameCollector(FileNameCollectorPlugin):
