@@ -10,6 +10,7 @@ convolution. ``formula_text`` writes them out the way CNN Explainer's formula vi
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 
 import ipywidgets as widgets
@@ -125,8 +126,9 @@ class MultiChannelStepThrough(Visualizer):
 
     Controls: ``padding`` and ``stride`` (IntSliders), ``bias`` (IntSlider), ``play`` (linked
     to ``step`` in the browser) and ``step``. The picture shows each channel with the window
-    and its kernel, the output before and after the ReLU filled up to the current step, and
-    the formula with the real numbers.
+    and its kernel, the output before the ReLU (numbers in every finished cell) and after it
+    (colours, the current cell's number), filled up to the current step; the message above the
+    picture holds the formula with the real numbers (``formula_text``).
     """
 
     def __init__(self, padding: int = 1, stride: int = 1, bias: int = int(RGB_BIAS)) -> None:
@@ -149,10 +151,10 @@ class MultiChannelStepThrough(Visualizer):
         self.update()
 
     def _build_figure(self) -> None:
-        self.view = FigureView(width=11.0, height=5.2)
+        self.view = FigureView(width=11.0, height=4.2)
         fig = self.view.fig
         grid = fig.add_gridspec(2, 5, height_ratios=[1, 0.6], left=0.01, right=0.99,
-                                top=0.95, bottom=0.22, wspace=0.1, hspace=0.18)
+                                top=0.94, bottom=0.02, wspace=0.1, hspace=0.18)
         side = self.image.shape[1] + 2
         self.in_images, self.in_texts, self.windows, self.k_texts = [], [], [], []
         for c, (name, cmap) in enumerate(zip(CHANNELS, ("Reds", "Greens", "Blues"), strict=True)):
@@ -180,8 +182,9 @@ class MultiChannelStepThrough(Visualizer):
         for k, title in enumerate(("output before ReLU", "after ReLU")):
             ax = fig.add_subplot(grid[0, 3 + k])
             self.out_images.append(ax.imshow(np.full((5, 5), np.nan), cmap=cmap, vmin=-60, vmax=60))
+            cells = 5 if k == 0 else 1  # after the ReLU only the current cell is labelled (speed)
             self.out_texts.append([[ax.text(j, i, "", ha="center", va="center", fontsize=8)
-                                    for j in range(5)] for i in range(5)])
+                                    for j in range(cells)] for i in range(cells)])
             cursor = Rectangle((-0.5, -0.5), 1, 1, fill=False, ec="#d62728", lw=2.5)
             ax.add_patch(cursor)
             self.cursors.append(cursor)
@@ -189,7 +192,6 @@ class MultiChannelStepThrough(Visualizer):
             ax.set_xticks([])
             ax.set_yticks([])
             self.out_axes.append(ax)
-        self.formula = fig.text(0.01, 0.02, "", fontsize=8, family="monospace", va="bottom")
 
     def observe_all(self) -> None:
         """Padding and stride re-size the step range; every control except ``play`` redraws."""
@@ -248,15 +250,21 @@ class MultiChannelStepThrough(Visualizer):
             self.out_images[k].set_extent((-0.5, w_out - 0.5, h_out - 0.5, -0.5))
             self.out_axes[k].set_xlim(-0.5, w_out - 0.5)
             self.out_axes[k].set_ylim(h_out - 0.5, -0.5)
-            for i, row in enumerate(self.out_texts[k]):
-                for j, text in enumerate(row):
-                    visible = i < h_out and j < w_out and bool(done[i, j])
-                    text.set_visible(visible)
-                    if visible:
-                        text.set_text(f"{values[i, j]:g}")
+            if k == 0:
+                for i, row in enumerate(self.out_texts[k]):
+                    for j, text in enumerate(row):
+                        visible = i < h_out and j < w_out and bool(done[i, j])
+                        text.set_visible(visible)
+                        if visible:
+                            text.set_text(f"{values[i, j]:g}")
+            else:
+                current = self.out_texts[k][0][0]
+                current.set_position((step.col, step.row))
+                current.set_text(f"{values[step.row, step.col]:g}")
             self.cursors[k].set_xy((step.col - 0.5, step.row - 0.5))
-        self.formula.set_text(f"step {self.step.value + 1} of {h_out * w_out}, output cell "
-                              f"({step.row}, {step.col}):\n" + formula_text(step, self.weight))
-        self.message.value = (f"output {h_out}x{w_out}: {len(CHANNELS)} channel sums + bias, "
-                              f"then ReLU. Parameters of this filter: 3·3·3 weights + 1 bias")
+        formula = html.escape(formula_text(step, self.weight))
+        self.message.value = (f"<b>step {self.step.value + 1} of {h_out * w_out}, output cell "
+                              f"({step.row}, {step.col})</b> (output {h_out}x{w_out}; this filter "
+                              f"has 3·3·3 weights + 1 bias)<pre style='font-size:11px;margin:2px 0'>"
+                              f"{formula}</pre>")
         self.view.render()
