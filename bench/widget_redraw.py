@@ -118,6 +118,7 @@ def discover():
     found = []
     for path in sorted((REPO / "utils").glob("viz_*.py")):
         module = importlib.import_module(f"utils.{path.stem}")
+        ARGUMENTS.update(getattr(module, "BENCH_ARGUMENTS", {}))  # a module's own {class name: () -> kwargs}
         for _, cls in inspect.getmembers(module, inspect.isclass):
             if issubclass(cls, Visualizer) and cls is not Visualizer \
                     and cls.__module__ == module.__name__:

@@ -139,3 +139,31 @@ class SegmentationBrowser(Visualizer):
         self.message.value = (f"test image {index}: {wrong.sum()} of {wrong.size} pixels wrong; IoU {parts}. "
                               "Colours: purple background, blue square, green disc, yellow triangle.")
         self.view.render()
+
+
+def _detection_demo() -> dict:
+    """Constructor arguments for ``DetectionExplorer``: 20 synthetic test images and, as candidates,
+    each true box jittered into three overlapping boxes with scores (no trained network needed)."""
+    from .synthetic import make_detection_data
+
+    images, truth = make_detection_data(20, size=48, seed=1)
+    rng = np.random.default_rng(0)
+    candidates = []
+    for boxes in truth:
+        rows = [(kind, cx + rng.normal(0, 1.5), cy + rng.normal(0, 1.5), w, h, rng.uniform(0.2, 1.0))
+                for kind, cx, cy, w, h in boxes for _ in range(3)]
+        candidates.append(np.asarray(rows, dtype=np.float64).reshape(-1, 6))
+    return {"images": images, "candidates": candidates, "truth": truth}
+
+
+def _segmentation_demo() -> dict:
+    """Constructor arguments for ``SegmentationBrowser``: 20 synthetic images, their masks, and the
+    masks shifted by one pixel as a stand-in prediction."""
+    from .synthetic import make_segmentation_data
+
+    images, masks = make_segmentation_data(20, seed=1)
+    return {"images": images, "truth": masks, "predicted": np.roll(masks, 1, axis=2)}
+
+
+#: for bench/widget_redraw.py: how to build the visualizers that need arguments
+BENCH_ARGUMENTS = {"DetectionExplorer": _detection_demo, "SegmentationBrowser": _segmentation_demo}

@@ -100,12 +100,14 @@ class FeatureProjection(Visualizer):
         self.scatters = [self.ax.scatter([], [], s=8, alpha=0.6, label=name) for name in class_names]
         self.ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), markerscale=2)
         self.title = self.ax.set_title("", fontsize=9)
+        # every projection computed once, so that switching feature sets only moves points
+        self.projections = {name: pca_2d(features) for name, features in self.feature_sets.items()}
         self.points = np.zeros((0, 2))
         self.observe_all()
         self.update()
 
     def update(self) -> None:
-        self.points, explained = pca_2d(self.feature_sets[self.menu.value])
+        self.points, explained = self.projections[self.menu.value]
         for c, scatter in enumerate(self.scatters):
             scatter.set_offsets(self.points[self.labels == c])
         pad = 0.05 * np.ptp(self.points, axis=0)
@@ -118,3 +120,25 @@ class FeatureProjection(Visualizer):
         self.message.value = ("Classes that form separate clouds here are easy for a linear head; "
                               "two PCs show only part of the picture.")
         self.view.render()
+
+
+def _curves_demo() -> dict:
+    """Constructor arguments for ``CurveExplorer``: made-up accuracies of three strategies."""
+    rng = np.random.default_rng(0)
+    base = {"a": [0.6, 0.85, 0.92], "b": [0.62, 0.8, 0.9], "c": [0.4, 0.55, 0.6]}
+    return {"results": {k: np.array(v)[:, None] + rng.normal(0, 0.02, (3, 5)) for k, v in base.items()},
+            "labels_per_class": (1, 10, 100)}
+
+
+def _projection_demo() -> dict:
+    """Constructor arguments for ``FeatureProjection``: 2,000 points of 5 classes in 400 and 84 dimensions."""
+    gen = torch.Generator().manual_seed(0)
+    labels = torch.arange(2000) % 5
+    centres = torch.randn(5, 400, generator=gen)
+    features = centres[labels] + torch.randn(2000, 400, generator=gen)
+    return {"feature_sets": {"400": features, "84": features[:, :84]}, "labels": labels,
+            "class_names": ("a", "b", "c", "d", "e")}
+
+
+#: for bench/widget_redraw.py: how to build the visualizers that need arguments
+BENCH_ARGUMENTS = {"CurveExplorer": _curves_demo, "FeatureProjection": _projection_demo}
