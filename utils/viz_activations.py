@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipywidgets as widgets
 import numpy as np
+from matplotlib.ticker import LogLocator, MaxNLocator, NullLocator
 
 from .activations import INITS, NAMES, chain_grad_norms, chain_weights
 from .widgets import FigureView, Visualizer
@@ -52,6 +53,9 @@ class GradientFlowExplorer(Visualizer):
         self.lines = {name: self.ax.plot([], [], marker="o", markersize=3, color=COLOURS[name],
                                          label=name)[0] for name in NAMES}
         self.ax.set_yscale("log")
+        self.ax.yaxis.set_major_locator(LogLocator(numticks=5))   # few ticks: a fast redraw
+        self.ax.yaxis.set_minor_locator(NullLocator())
+        self.ax.xaxis.set_major_locator(MaxNLocator(nbins=5, integer=True))
         self.ax.set_xlabel("layer (1 = next to the input)")
         self.ax.set_ylabel("||dL/dW|| (log scale)")
         self.ax.grid(alpha=0.3)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipywidgets as widgets
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
 from .widgets import FigureView, Visualizer
 
@@ -69,7 +70,9 @@ class RunningStatsExplorer(Visualizer):
         for ax in (self.ax_mean, self.ax_var):
             ax.set_xlabel("training step")
             ax.grid(alpha=0.3)
-            ax.legend(loc="lower right", fontsize=8)
+            ax.xaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))  # few texts: a fast redraw
+            ax.yaxis.set_major_locator(MaxNLocator(nbins=4))
+        self.ax_mean.legend(loc="lower right", fontsize=8)
         self.title_mean = self.ax_mean.set_title("")
         self.title_var = self.ax_var.set_title("")
         self.trace: dict[str, np.ndarray] | None = None
@@ -96,7 +99,7 @@ class RunningStatsExplorer(Visualizer):
             ax.set_xlim(0, self.steps.value + 1)
         last_mean, last_var = self.trace["running_mean"][-1], self.trace["running_var"][-1]
         self.title_mean.set_text(f"running mean after {self.steps.value} steps: {last_mean:.2f}")
-        self.title_var.set_text(f"running variance: {last_var:.2f}")
+        self.title_var.set_text(f"running variance: {last_var:.2f} (true: {TRUE_STD ** 2:g}, dashed)")
         memory = 1 / self.momentum.value
         self.message.value = (f"momentum {self.momentum.value:.2f}: the running statistics average roughly "
                               f"the last <b>{memory:.0f}</b> batches; eval mode uses these numbers.")
