@@ -59,8 +59,9 @@ class KernelFitExplorer(Visualizer):
             ax.set_xticks([])
             ax.set_yticks([])
             ax.set_title(title, fontsize=9)
-            self.numbers.append([ax.text(c, r, "", ha="center", va="center", fontsize=8)
-                                 for r in range(k) for c in range(k)])
+            if i < 2:  # numbers on the two kernels; the difference panel is colour only (fast redraw)
+                self.numbers.append([ax.text(c, r, "", ha="center", va="center", fontsize=8)
+                                     for r in range(k) for c in range(k)])
         self.panels[1].set_data(self.target)
         self.ax_loss = fig.add_axes((0.68, 0.17, 0.30, 0.65))
         steps = np.arange(len(self.losses))
@@ -73,9 +74,9 @@ class KernelFitExplorer(Visualizer):
     def update(self) -> None:
         t = self.step.value
         learned = self.kernels[t]
-        for panel, texts, data in zip([self.panels[0], self.panels[1], self.panels[2]], self.numbers,
-                                      [learned, self.target, learned - self.target], strict=True):
-            panel.set_data(data)
+        self.panels[0].set_data(learned)
+        self.panels[2].set_data(learned - self.target)
+        for texts, data in zip(self.numbers, [learned, self.target], strict=True):
             for text, value in zip(texts, data.ravel(), strict=True):
                 text.set_text(f"{value:.2f}")
         self.marker.set_data([t], [max(self.losses[t], 1e-12)])

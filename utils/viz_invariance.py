@@ -214,7 +214,7 @@ def transform_image(image, kind: str, amount: float) -> np.ndarray:
     """
     from .transforms import rotate, scale
 
-    x = torch.as_tensor(np.asarray(image, dtype=np.float32))[None, None]
+    x = torch.as_tensor(np.ascontiguousarray(image, dtype=np.float32))[None, None]
     with torch.no_grad(), single_thread():
         if kind == "shift":
             out = torch.roll(x, int(round(amount)), dims=-1)
@@ -233,8 +233,8 @@ def transform_image(image, kind: str, amount: float) -> np.ndarray:
 
 def filter_map(image, kernel) -> np.ndarray:
     """``F.conv2d`` of ``image`` (H, W) with ``kernel`` (K, K), K odd, circular padding: (H, W)."""
-    x = torch.as_tensor(np.asarray(image, dtype=np.float32))[None, None]
-    w = torch.as_tensor(np.asarray(kernel, dtype=np.float32))[None, None]
+    x = torch.as_tensor(np.ascontiguousarray(image, dtype=np.float32))[None, None]
+    w = torch.as_tensor(np.ascontiguousarray(kernel, dtype=np.float32))[None, None]
     half = w.shape[-1] // 2
     with torch.no_grad(), single_thread():
         return F.conv2d(F.pad(x, (half,) * 4, mode="circular"), w)[0, 0].numpy()
