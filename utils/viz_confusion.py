@@ -79,28 +79,34 @@ class ConfusionExplorer(Visualizer):
     def _build(self, k: int) -> None:
         self.view = FigureView(9.0, 6.0, dpi=80)
         fig = self.view.fig
-        grid = fig.add_gridspec(3, 2 * EXAMPLES, height_ratios=(3.2, 1, 1), hspace=0.45, wspace=0.15,
+        grid = fig.add_gridspec(3, 2, height_ratios=(3.2, 1, 1), hspace=0.45, wspace=0.15,
                                 left=0.06, right=0.98, top=0.94, bottom=0.02)
         self.highlights, self.thumbs = [], {}
         for column, (name, predicted) in enumerate(self.predictions.items()):
-            ax = fig.add_subplot(grid[0, column * EXAMPLES:(column + 1) * EXAMPLES])
+            ax = fig.add_subplot(grid[0, column])
             matrix = confusion_matrix(self.labels, predicted, k)
             ax.imshow(np.log1p(matrix), cmap="Blues")
             accuracy = np.trace(matrix) / max(matrix.sum(), 1)
             ax.set_title(f"{name}: accuracy {accuracy:.1%}", fontsize=10)
-            ax.set_xticks(range(k), [str(i) for i in range(k)], fontsize=7)
-            ax.set_yticks(range(k), [str(i) for i in range(k)], fontsize=7)
-            ax.set_xlabel("predicted", fontsize=8)
-            ax.set_ylabel("true", fontsize=8)
+            ax.set_xticks([])  # tick labels cost most of a redraw; the class order is the dropdowns'
+            ax.set_yticks([])
+            ax.set_xlabel(f"predicted class (0 to {k - 1}, as in the lists)", fontsize=8)
+            ax.set_ylabel("true class", fontsize=8)
             self.highlights.append(ax.add_patch(Rectangle((-0.5, -0.5), 1, 1, fill=False, lw=2.5,
                                                           color="#d62728")))
-            row = 1 + column
-            thumbs = []
-            for slot in range(EXAMPLES):
-                thumb_ax = fig.add_subplot(grid[row, 2 * slot:2 * slot + 2])
-                thumb_ax.set_axis_off()
-                thumbs.append(thumb_ax.imshow(np.zeros((2, 2)), cmap="gray", vmin=0, vmax=1))
-            self.thumbs[name] = thumbs
+            strip = fig.add_subplot(grid[1 + column, :])
+            strip.set_axis_off()
+            self.thumbs[name] = strip.imshow(self._mosaic([]), vmin=0, vmax=1, interpolation="nearest")
+
+    def _mosaic(self, indices) -> np.ndarray:
+        """Up to EXAMPLES images side by side, RGB (H, EXAMPLES * (W + 2), 3), white where empty."""
+        height, width = self.images.shape[-2:]
+        mosaic = np.ones((height, EXAMPLES * (width + 2), 3), dtype=np.float32)
+        for slot, index in enumerate(indices):
+            image = display_image(self.images[int(index)])
+            image = np.repeat(image[..., None], 3, axis=2) if image.ndim == 2 else image
+            mosaic[:, slot * (width + 2):slot * (width + 2) + width] = image
+        return mosaic
 
     def update(self) -> None:
         t, p = self.true_class.value, self.pred_class.value
@@ -109,15 +115,10 @@ class ConfusionExplorer(Visualizer):
             patch.set_xy((p - 0.5, t - 0.5))
         for name, indices in found.items():
             what = "correct" if t == p else f"predicted '{self.class_names[p]}'"
-            self.thumbs[name][0].axes.set_title(
+            self.thumbs[name].axes.set_title(
                 f"{name}: {len(indices)} test images of '{self.class_names[t]}' {what}",
                 fontsize=9, loc="left")
-            for slot, thumb in enumerate(self.thumbs[name]):
-                if slot < len(indices):
-                    thumb.set_data(display_image(self.images[int(indices[slot])]))
-                    thumb.set_visible(True)
-                else:
-                    thumb.set_visible(False)
+            self.thumbs[name].set_data(self._mosaic(indices[:EXAMPLES]))
         if not any(len(indices) for indices in found.values()):
             self.show_problem(f"neither network predicted '{self.class_names[p]}' for a test image "
                               f"of '{self.class_names[t]}': pick a cell whose colour is not white")

@@ -82,9 +82,13 @@ def test_explorer_redraws_and_reports_an_empty_cell():
     explorer.true_class.value = 1
     explorer.pred_class.value = 1
     assert explorer.view.image.value != before and not explorer.showing_problem
-    visible = [thumb.get_visible() for thumb in explorer.thumbs["MLP"]]
-    assert visible == [True] + [False] * (viz_confusion.EXAMPLES - 1)
-    assert all(explorer.thumbs["CNN"][k].get_visible() for k in range(2))
+    width = 32 + 2  # each example's slot in the strip: the image and a 2-pixel gap
+    mlp, cnn = explorer.thumbs["MLP"].get_array(), explorer.thumbs["CNN"].get_array()
+    assert mlp.shape == (32, viz_confusion.EXAMPLES * width, 3)
+    np.testing.assert_allclose(mlp[:, :32], viz_confusion.display_image(images[2]), atol=1e-6)
+    assert np.all(mlp[:, width:] == 1)  # one MLP example (image 2), the rest blank
+    np.testing.assert_allclose(cnn[:, width:width + 32], viz_confusion.display_image(images[3]), atol=1e-6)
+    assert np.all(cnn[:, 2 * width:] == 1)  # two CNN examples (images 2 and 3)
     explorer.true_class.value = 2
     explorer.pred_class.value = 0
     assert explorer.showing_problem and "neither network" in explorer.message.value
