@@ -13,7 +13,7 @@ SKIP ?=
 export SKIP
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: lab test check setup system-lab system-test lint strip release bench gpu-check clean test-browser screenshots
+.PHONY: lab test check setup system-lab system-test lint strip release bench gpu-check clean test-browser screenshots site
 
 setup: $(STAMP)
 
@@ -23,7 +23,7 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	# torch first and alone, so that the pinned build is the one that gets installed
 	$(BIN)/python -m pip install --quiet -c constraints.txt torch
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[test]"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[test,site]"
 	$(BIN)/python -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python (cnn-course)"
 	$(BIN)/python -m autograder kernels --install >/dev/null
 	$(BIN)/jupyter server extension enable --sys-prefix nbgrader.server_extensions.formgrader >/dev/null
@@ -54,6 +54,11 @@ strip: $(STAMP)
 # Regenerate the student release in assignments/ from solutions/ with nbgrader.
 release: $(STAMP)
 	$(BIN)/python -m autograder release
+
+# The static course site in build/site/ (lectures executed, widgets as animations); open
+# build/site/index.html. Lectures are executed once and cached in build/site-cache/.
+site: $(STAMP)
+	$(BIN)/python -m devtools.site
 
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py

@@ -73,14 +73,18 @@ def cmd_collect(args) -> int:
 
 def cmd_grade(args) -> int:
     """Exit 0: every submission graded normally; EXIT_FLAGGED: graded, some flagged (listed)."""
-    from .grade import grade, parse_shard
+    import sqlalchemy
+
+    from .grade import grade, parse_shard, shard_from_environment
     from .status import State
 
     try:
-        shard = parse_shard(args.shard) if args.shard else None
+        shard = parse_shard(args.shard) if args.shard else shard_from_environment(os.environ)
     except ValueError as error:
         print(f"[autograder] {error}", file=sys.stderr)
         return 2
+    if shard and not args.shard:
+        print(f"[autograder] grading share {shard[0]}/{shard[1]} (from the job scheduler)", flush=True)
     mode = "off" if args.no_sandbox else ("bwrap" if args.require_sandbox else None)
     try:
         results = grade(_root(args), args.assignment, workers=args.jobs, students=args.student,
@@ -91,6 +95,13 @@ def cmd_grade(args) -> int:
                         progress=not args.no_progress, prewarm=not args.fresh_kernels)
     except KeyboardInterrupt:
         return 130
+    except sqlalchemy.exc.OperationalError as error:
+        where = sqlalchemy.engine.make_url(args.db_url).render_as_string(hide_password=True) \
+            if args.db_url else "the gradebook of nbgrader_config.py"
+        print(f"[autograder] cannot reach the gradebook at {where}: {str(error.orig).strip()}. Check "
+              "--db-url and that the database server runs and accepts this host. Grades already "
+              "written are kept; run the same command again: what is graded is skipped.", file=sys.stderr)
+        return 2
     counts: dict[str, int] = {}
     for record in results:
         counts[record.status] = counts.get(record.status, 0) + 1
@@ -208,7 +219,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="start a fresh sandbox and interpreter per submission instead of forking "
                         "pre-warmed kernels (slower; autograder/sandbox/zygote.py)")
     p.add_argument("--db-url", help="gradebook URL (e.g. postgresql://...), overrides config")
-    p.add_argument("--shard", help="K/N: grade only the K-th of N shares (several hosts)")
+    p.add_argument("--shard", help="K/N: grade only the K-th of N shares (several hosts); default: "
+                                   "from SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX when set")
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("-v", "--verbose", action="store_true")
     p.set_defaults(func=cmd_grade)

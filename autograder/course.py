@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 #: Student and assignment ids: safe as folder names (no '/', no '..', no leading dot).
 SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+\-]{0,99}$")
+
+
+#: the PostgreSQL advisory lock taken by ``setup_lock`` (any fixed 64-bit number)
+SETUP_LOCK_KEY = 0x636E6E2D636F7572
 
 
 def safe_id(text: str) -> bool:
@@ -112,6 +119,38 @@ def make_api(root: Path, db_url: str | None = None):
     course = course_from_app(app, db_url)
     api = NbGraderAPI(coursedir=app.coursedir, parent=app)
     return api, course
+
+
+@contextmanager
+def setup_lock(course: Course) -> Iterator[None]:
+    """Held while one grading run creates the gradebook's tables and the assignment's entry.
+
+    Several runs may start at once against one gradebook (the tasks of a job array): without
+    the lock each creates the same tables and types, and all but one fail. PostgreSQL: an
+    advisory lock, which holds across hosts; SQLite (one host): a lock file beside the course.
+    """
+    if course.db_url.startswith("postgresql"):
+        from sqlalchemy import create_engine, text
+
+        engine = create_engine(course.db_url, future=True)
+        try:
+            with engine.connect() as connection:
+                connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": SETUP_LOCK_KEY})
+                try:
+                    yield
+                finally:
+                    connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": SETUP_LOCK_KEY})
+        finally:
+            engine.dispose()
+        return
+    lock_path = course.root / "autograder" / ".gradebook-setup.lock"
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with lock_path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def enable_wal(db_url: str) -> None:

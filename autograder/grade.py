@@ -19,13 +19,14 @@ import random
 import sys
 import tempfile
 import time
+from collections.abc import Mapping
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from pathlib import Path
 
 import nbformat
 
 from . import sandbox, status
-from .course import Course, enable_wal, load_course, safe_id
+from .course import Course, enable_wal, load_course, safe_id, setup_lock
 from .status import State, Status
 
 THREAD_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
@@ -50,6 +51,45 @@ def parse_shard(text: str) -> tuple[int, int]:
     if not 1 <= index <= count:
         raise ValueError(f"--shard {text!r}: K must be between 1 and N={count}")
     return index, count
+
+
+def shard_from_environment(environ: Mapping[str, str]) -> tuple[int, int] | None:
+    """The ``(K, N)`` a job scheduler gives this task, or None outside a job array.
+
+    Slurm job arrays: ``SLURM_ARRAY_TASK_ID`` counted from ``SLURM_ARRAY_TASK_MIN`` (0 when
+    absent) and ``SLURM_ARRAY_TASK_COUNT`` tasks, e.g. ``--array=0-3`` gives 1/4 ... 4/4; the
+    array must have step 1. Kubernetes Indexed Jobs: ``JOB_COMPLETION_INDEX`` (from 0) and
+    ``JOB_COMPLETIONS``, which the Job's manifest sets to ``spec.completions``
+    (``deploy/kubernetes/grade-job.yaml``). Refuses in words what does not add up.
+    """
+    def number(name: str) -> int:
+        value = environ[name].strip()
+        if not value.isdigit():
+            raise ValueError(f"{name}={environ[name]!r} is not a whole number")
+        return int(value)
+
+    if "SLURM_ARRAY_TASK_ID" in environ:
+        if "SLURM_ARRAY_TASK_COUNT" not in environ:
+            raise ValueError("SLURM_ARRAY_TASK_ID is set but SLURM_ARRAY_TASK_COUNT is not: "
+                             "run under sbatch --array (Slurm 17.11 or newer)")
+        if environ.get("SLURM_ARRAY_TASK_STEP", "1").strip() != "1":
+            raise ValueError(f"the job array has step {environ['SLURM_ARRAY_TASK_STEP']}: use a "
+                             "contiguous array such as --array=0-3 (step 1), or pass --shard K/N")
+        index = number("SLURM_ARRAY_TASK_ID") - (number("SLURM_ARRAY_TASK_MIN")
+                                                 if "SLURM_ARRAY_TASK_MIN" in environ else 0)
+        count, source = number("SLURM_ARRAY_TASK_COUNT"), "SLURM_ARRAY_TASK_ID"
+    elif "JOB_COMPLETION_INDEX" in environ:
+        if "JOB_COMPLETIONS" not in environ:
+            raise ValueError("JOB_COMPLETION_INDEX is set but JOB_COMPLETIONS is not: set it in the "
+                             "Job's container env to spec.completions (see deploy/kubernetes/)")
+        index, count = number("JOB_COMPLETION_INDEX"), number("JOB_COMPLETIONS")
+        source = "JOB_COMPLETION_INDEX"
+    else:
+        return None
+    if count < 1 or not 0 <= index < count:
+        raise ValueError(f"{source} gives task {index} (from 0) of {count}: out of range; "
+                         "resubmit the whole array, or pass --shard K/N")
+    return index + 1, count
 
 
 def in_shard(student: str, shard: tuple[int, int]) -> bool:
@@ -350,7 +390,9 @@ def grade(root: Path, assignment: str, *, workers: int = 0, students: list[str] 
     course = load_course(Path(root), db_url)
     if not safe_id(assignment):
         raise SystemExit(f"invalid assignment id {assignment!r}")
-    ensure_in_gradebook(course, assignment)
+    with setup_lock(course):
+        ensure_in_gradebook(course, assignment)
+        status.engine_for(course.db_url)  # creates the status table
     enable_wal(course.db_url)
     todo, immediate, skipped = plan(course, assignment, students, force, retry_failed, shard)
     for record in immediate:

@@ -5,11 +5,15 @@ Compares, in the same run and on the same course copy, stock serial ``nbgrader a
 at 1, 2 and all cores (sandbox kernel, pre-warmed kernels forked by a zygote per worker), and at
 all cores with a fresh sandbox and interpreter per submission (``--fresh-kernels``) and without
 the sandbox (``--no-sandbox``). Prints submissions per minute and the ratio to stock.
+With ``--slurm`` (root, Debian's slurm-wlm, munge and postgresql), two more rows side by side,
+each into a fresh PostgreSQL gradebook: ``grade -j 2`` and the same class graded by
+``deploy/slurm/grade.sbatch`` as a 2-task job array (one core per task) on a local single-node
+Slurm; their ratio is the array's overhead (submission, scheduling, two zygotes, uneven shares).
 Not a test: figures depend on the machine and its load (quoted in docs/grading.md). Every run
 must give every submission full marks (the checks in tests/fixtures_grading.py, decided outside
 the kernel), or the benchmark stops: a fast run that graded nothing is no figure.
 
-    .venv/bin/python bench/grading.py [N]          (default N = 24)
+    .venv/bin/python bench/grading.py [N] [--slurm]          (default N = 24)
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
+sys.path.insert(0, str(REPO))
 
 from fixtures_grading import TORCH_CORRECT, answer, make_course, put, release  # noqa: E402
 
@@ -38,11 +43,11 @@ def _fresh_class(base: Path, n: int) -> Path:
     return root
 
 
-def _full_marks(root: Path, n: int) -> None:
+def _full_marks(root: Path, n: int, db_url: str | None = None) -> None:
     """Stop unless all ``n`` submissions scored the 3 points of torch_demo."""
     from nbgrader.api import Gradebook
 
-    with Gradebook(f"sqlite:///{root / 'autograder' / 'gradebook.db'}") as gradebook:
+    with Gradebook(db_url or f"sqlite:///{root / 'autograder' / 'gradebook.db'}") as gradebook:
         scores = [gradebook.find_submission("torch_demo", f"student{i:03d}").score
                   for i in range(n)]
     if scores != [3.0] * n:
@@ -57,10 +62,47 @@ def _timed(cmd: list[str], root: Path, env: dict) -> float:
     return time.perf_counter() - started
 
 
+def _slurm_rows(scratch: Path, n: int, env: dict) -> dict[str, float]:
+    """``grade -j 2`` and a 2-task Slurm array, each into a fresh PostgreSQL gradebook."""
+    from autograder.grade import in_shard
+    from devtools.postgres import LocalPostgres
+    from devtools.slurm import LocalSlurm
+
+    shares = [sum(in_shard(f"student{i:03d}", (k, 2)) for i in range(n)) for k in (1, 2)]
+    results = {}
+    with LocalSlurm(scratch / "slurm") as slurm:
+        array = f"Slurm array of 2 tasks ({shares[0]}+{shares[1]}), PostgreSQL"
+        for label in ("grade -j 2, PostgreSQL", array):
+            base = scratch / ("array" if label.startswith("Slurm") else "j2")
+            base.mkdir()
+            root = _fresh_class(base, n)
+            with LocalPostgres() as url:
+                if label.startswith("Slurm"):
+                    started = time.perf_counter()
+                    job = slurm.sbatch(
+                        ["--array=0-1", "--cpus-per-task=1", f"--output={base}/task-%a.log",
+                         str(REPO / "deploy" / "slurm" / "grade.sbatch"), "torch_demo"],
+                        {"COURSE_ROOT": str(root), "GRADEBOOK_URL": url, "COURSE_PYTHON": sys.executable})
+                    slurm.wait(job, timeout=3600)
+                    seconds = time.perf_counter() - started
+                else:
+                    seconds = _timed([sys.executable, "-m", "autograder", "grade", "torch_demo", "-j", "2",
+                                      "--db-url", url, "--no-progress"], root, env)
+                _full_marks(root, n, url)
+            results[label] = seconds
+            print(f"{label:40s} {n} submissions in {seconds:6.1f} s = "
+                  f"{60 * n / seconds:5.1f} submissions/min", flush=True)
+    first, second = results.values()
+    print(f"  the array takes x{second / first:4.2f} the time of grade -j 2 (same run)")
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("n", nargs="?", type=int, default=24, help="submissions in the class")
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
+    parser.add_argument("--slurm", action="store_true",
+                        help="also grade the class as a 2-task Slurm job array (needs root, slurm-wlm)")
     args = parser.parse_args()
     n = args.n
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
@@ -89,6 +131,8 @@ def main() -> None:
             print(f"{label:40s} {n} submissions in {seconds:6.1f} s = "
                   f"{60 * n / seconds:5.1f} submissions/min", flush=True)
             shutil.rmtree(base, ignore_errors=True)
+        if args.slurm:
+            results.update(_slurm_rows(Path(scratch), n, env))
     stock = results[runs[0][0]]
     print("\nspeed-up against stock nbgrader (same run):")
     for label, seconds in results.items():

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,17 +29,21 @@ class NotebookRun:
 
 
 def execute_notebook(path: str | Path, timeout: int = 300, kernel_name: str | None = None,
-                     env: dict[str, str] | None = None) -> NotebookRun:
+                     env: dict[str, str] | None = None,
+                     prepare: Callable[[nbformat.NotebookNode], None] | None = None) -> NotebookRun:
     """Execute ``path`` top to bottom in a fresh kernel started in the notebook's folder.
 
     Raises ``NotebookError`` naming the failing cell (its index and source) and the error.
-    ``env`` entries are added to the kernel's environment. Returns the executed notebook.
+    ``env`` entries are added to the kernel's environment; ``prepare`` may edit the notebook
+    (in memory) before it runs. Returns the executed notebook.
     """
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError
 
     path = Path(path)
     notebook = nbformat.read(path, as_version=4)
+    if prepare is not None:
+        prepare(notebook)
     kernel_env = dict(os.environ)
     kernel_env.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     kernel_env.update(env or {})

@@ -64,12 +64,18 @@ def postgres_bin() -> Path | None:
     return Path(initdb).parent if initdb else None
 
 
+def slurm_found() -> bool:
+    """Debian's Slurm daemons and client commands, and munge (``devtools/slurm.py`` runs them)."""
+    return all(shutil.which(name) or Path("/usr/sbin", name).exists()
+               for name in ("munged", "slurmctld", "slurmd", "sbatch", "squeue", "sinfo", "scancel"))
+
+
 @dataclass(frozen=True)
 class Part:
     """One system part: how to find it, Debian's package for it, what is off without it."""
 
     name: str
-    package: str
+    package: str  # Debian packages, separated by spaces
     present: Callable[[], bool]
     without: str  # what does not work without it, in words
 
@@ -82,9 +88,10 @@ PARTS = (
     Part("browser", "chromium", chromium_found, "the browser tests cannot run"),
     Part("postgres", "postgresql", lambda: postgres_bin() is not None,
          "the PostgreSQL gradebook test cannot run"),
+    Part("slurm", "slurm-wlm munge", slurm_found, "the Slurm job-array grading test cannot run"),
 )
 #: the parts each command needs; the lab needs none of them, it benefits from two
-NEEDED = {"test": ("data", "sandbox", "browser", "postgres"), "lab": ()}
+NEEDED = {"test": ("data", "sandbox", "browser", "postgres", "slurm"), "lab": ()}
 WANTED = {"test": NEEDED["test"], "lab": ("data", "sandbox")}
 
 
@@ -132,7 +139,7 @@ def ensure(mode: str) -> int:
     missing = [p for p in wanted if not p.present()]
     if missing and shutil.which("apt-get"):
         prefix = privilege_prefix()
-        if prefix is not None and apt_install([p.package for p in missing], prefix):
+        if prefix is not None and apt_install([name for p in missing for name in p.package.split()], prefix):
             missing = [p for p in missing if not p.present()]
     needed_missing = [p for p in missing if p.name in NEEDED[mode]]
     for part in missing:
@@ -143,7 +150,7 @@ def ensure(mode: str) -> int:
     print(f"missing: {', '.join(p.name for p in needed_missing)}.", file=sys.stderr)
     if shutil.which("apt-get"):
         broken = [p for p in needed_missing if subprocess.run(
-            ["dpkg", "-s", p.package], capture_output=True).returncode == 0]
+            ["dpkg", "-s", *p.package.split()], capture_output=True).returncode == 0]
         for part in broken:
             print(f"  {part.package} is installed but {part.name} does not work here "
                   f"({part.without}).", file=sys.stderr)

@@ -6,6 +6,7 @@ The tier of a test is the folder it lives in, never a marker someone may forget:
     tests/notebooks/  slow: every lecture and solution notebook in a fresh kernel
     tests/grading/    slow: nbgrader, the sandbox, the integrity attacks, PostgreSQL
     tests/browser/    browser: JupyterLab in headless Chromium
+    tests/site/       slow: the static course site (``make site``) built and read in Chromium
 
 System parts (``devtools/system.py``): a test that needs one says so with
 ``@pytest.mark.needs("postgres")`` (the browser folder needs "browser"). A missing part fails the
@@ -38,7 +39,8 @@ _present: dict[str, bool] = {}
 _left_out: dict[str, int] = {}
 _run_elsewhere: list[str] = []
 
-TIER_MARKS = {"unit": (), "notebooks": ("slow",), "grading": ("slow",), "browser": ("browser",)}
+TIER_MARKS = {"unit": (), "notebooks": ("slow",), "grading": ("slow",), "browser": ("browser",),
+              "site": ("slow",)}
 
 
 def tier_of(path: Path) -> str:

@@ -113,3 +113,32 @@ def course_notebook(cells: list) -> nbformat.NotebookNode:
     notebook.metadata["kernelspec"] = {"name": "cnn-course", "display_name": "Python (cnn-course)",
                                        "language": "python"}
     return notebook
+
+
+HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
+SECRET_MARKERS = ("BEGIN HIDDEN TESTS", "BEGIN SOLUTION", "BEGIN MARK SCHEME")
+#: hidden-test lines shorter than this are too generic to prove a leak (``continue``, ``else:``)
+MIN_SECRET_LINE = 16
+
+
+def block_lines(source_nb, begin: str, end: str) -> set[str]:
+    """Stripped lines (of ``MIN_SECRET_LINE`` characters or more) that occur only between the
+    ``begin`` and ``end`` marker lines of the source notebook's cells."""
+    inner, elsewhere = set(), set()
+    for cell in source_nb.cells:
+        inside = False
+        for line in cell.source.splitlines():
+            text = line.strip()
+            if text == begin:
+                inside = True
+            elif text == end:
+                inside = False
+            elif text:
+                (inner if inside else elsewhere).add(text)
+    return {line for line in inner - elsewhere if len(line) >= MIN_SECRET_LINE}
+
+
+def hidden_test_lines(source_nb) -> set[str]:
+    """Lines found only in hidden-test blocks: such a line appearing as a whole line of the
+    release or of a feedback page's text is a leak."""
+    return block_lines(source_nb, HIDDEN_BEGIN, HIDDEN_END)

@@ -324,6 +324,8 @@ class StepThrough(Visualizer):
     products are written out with their sum.
     """
 
+    site_control = "step"
+
     def __init__(self, example: str = "5x5 image, 'X' kernel") -> None:
         super().__init__()
         self.example = widgets.Dropdown(options=list(STEP_EXAMPLES), value=example,

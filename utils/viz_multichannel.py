@@ -131,6 +131,8 @@ class MultiChannelStepThrough(Visualizer):
     picture holds the formula with the real numbers (``formula_text``).
     """
 
+    site_control = "step"
+
     def __init__(self, padding: int = 1, stride: int = 1, bias: int = int(RGB_BIAS)) -> None:
         super().__init__()
         self.image, self.weight = RGB_IMAGE, RGB_FILTER

@@ -171,6 +171,8 @@ class RFExplorer(Visualizer):
     last highlighted region (bool, input shape).
     """
 
+    site_control = "preset"
+
     def __init__(self, preset: str = "three 3x3 convs", size: int = 64) -> None:
         super().__init__()
         photo = load_sample_image(gray=True, size=size)

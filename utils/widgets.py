@@ -67,6 +67,10 @@ class Visualizer:
       re-raised, so that tests see it).
     """
 
+    #: the attribute holding the control that the static course site animates (its pictures of
+    #: the widget); empty: the first slider, else the first drop-down
+    site_control = ""
+
     def __init__(self) -> None:
         self.message = widgets.HTML()
         self.controls: list[widgets.Widget] = []

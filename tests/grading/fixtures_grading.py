@@ -346,3 +346,20 @@ def statuses(root: Path, assignment: str = "np_demo") -> dict[str, dict]:
 
 def dump(obj) -> str:
     return json.dumps(obj, indent=1, default=str)
+
+
+def postgres_grades(url: str) -> tuple[dict[str, tuple[str, float]], list[tuple[str, str, int]]]:
+    """From a PostgreSQL gradebook: student -> (status, score) of the status table, and
+    ``(student, cell, number of grade rows)`` for every graded cell."""
+    import psycopg2
+
+    with psycopg2.connect(url.replace("+psycopg2", "")) as conn, conn.cursor() as cur:
+        cur.execute("SELECT student_id, status, score FROM autograder_status")
+        rows = {s: (st, sc) for s, st, sc in cur.fetchall()}
+        cur.execute(
+            "SELECT sa.student_id, g.cell_id, COUNT(*) FROM grade g "
+            "JOIN submitted_notebook sn ON g.notebook_id = sn.id "
+            "JOIN submitted_assignment sa ON sn.assignment_id = sa.id "
+            "GROUP BY sa.student_id, g.cell_id")
+        counts = cur.fetchall()
+    return rows, counts

@@ -22,34 +22,12 @@ import re
 
 import nbformat
 import pytest
+from course import SECRET_MARKERS, hidden_test_lines
 from graded_classes import RESERVED_STUDENTS, VARIANTS_DIR, GradedClass
 
 ASSIGNMENTS = sorted(p.stem for p in VARIANTS_DIR.glob("*.py") if p.name != "__init__.py")
-HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
-SECRET_MARKERS = ("BEGIN HIDDEN TESTS", "BEGIN SOLUTION", "BEGIN MARK SCHEME")
-#: hidden-test lines shorter than this are too generic to prove a leak (``continue``, ``else:``)
-MIN_SECRET_LINE = 16
 
 pytestmark = pytest.mark.needs("sandbox")
-
-
-def hidden_test_lines(source_nb) -> set[str]:
-    """Stripped lines that occur only inside hidden-test blocks of the source notebook.
-
-    A leak is such a line appearing as a whole line of the release or of a feedback page's text.
-    """
-    hidden, elsewhere = set(), set()
-    for cell in source_nb.cells:
-        inside = False
-        for line in cell.source.splitlines():
-            text = line.strip()
-            if text == HIDDEN_BEGIN:
-                inside = True
-            elif text == HIDDEN_END:
-                inside = False
-            elif text:
-                (hidden if inside else elsewhere).add(text)
-    return {line for line in hidden - elsewhere if len(line) >= MIN_SECRET_LINE}
 
 
 def html_text(page: str) -> str:

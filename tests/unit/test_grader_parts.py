@@ -18,7 +18,14 @@ from nbformat.v4 import new_code_cell, new_notebook
 
 from autograder import sandbox
 from autograder.course import Course
-from autograder.grade import cell_problems, failure_state, in_shard, parse_shard, precheck
+from autograder.grade import (
+    cell_problems,
+    failure_state,
+    in_shard,
+    parse_shard,
+    precheck,
+    shard_from_environment,
+)
 from autograder.nbgrader_plugins import (
     HIDDEN_BEGIN,
     HIDDEN_END,
@@ -108,6 +115,30 @@ def test_bad_shards_are_refused_in_words(text):
 
 def test_parse_shard_accepts_k_of_n():
     assert parse_shard("2/4") == (2, 4) and parse_shard("1/1") == (1, 1)
+
+
+@pytest.mark.parametrize(("environ", "shard"), [
+    ({}, None),
+    ({"SLURM_ARRAY_TASK_ID": "0", "SLURM_ARRAY_TASK_COUNT": "2", "SLURM_ARRAY_TASK_MIN": "0"}, (1, 2)),
+    ({"SLURM_ARRAY_TASK_ID": "4", "SLURM_ARRAY_TASK_COUNT": "4", "SLURM_ARRAY_TASK_MIN": "1"}, (4, 4)),
+    ({"SLURM_ARRAY_TASK_ID": "1", "SLURM_ARRAY_TASK_COUNT": "2"}, (2, 2)),
+    ({"JOB_COMPLETION_INDEX": "2", "JOB_COMPLETIONS": "3"}, (3, 3)),
+])
+def test_shard_from_the_job_scheduler(environ, shard):
+    assert shard_from_environment(environ) == shard
+
+
+@pytest.mark.parametrize(("environ", "message"), [
+    ({"SLURM_ARRAY_TASK_ID": "0"}, "SLURM_ARRAY_TASK_COUNT is not"),
+    ({"SLURM_ARRAY_TASK_ID": "2", "SLURM_ARRAY_TASK_COUNT": "2"}, "out of range"),
+    ({"SLURM_ARRAY_TASK_ID": "0", "SLURM_ARRAY_TASK_COUNT": "2", "SLURM_ARRAY_TASK_STEP": "2"}, "step 2"),
+    ({"SLURM_ARRAY_TASK_ID": "x", "SLURM_ARRAY_TASK_COUNT": "2"}, "not a whole number"),
+    ({"JOB_COMPLETION_INDEX": "0"}, "JOB_COMPLETIONS is not"),
+    ({"JOB_COMPLETION_INDEX": "3", "JOB_COMPLETIONS": "3"}, "out of range"),
+])
+def test_shard_from_a_scheduler_that_does_not_add_up_is_refused(environ, message):
+    with pytest.raises(ValueError, match=message):
+        shard_from_environment(environ)
 
 
 def test_redaction_replaces_every_hidden_block_and_an_unclosed_one():
