@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 KERNEL := cnn-course
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 PYTEST_ARGS ?=
-LINTED := utils autograder devtools tests bench lectures solutions nbgrader_config.py
+LINTED := utils autograder devtools tests bench lectures solutions deploy nbgrader_config.py
 # Parts of the test suite to leave out, e.g. `make test SKIP=browser,postgres` (devtools/system.py).
 SKIP ?=
 export SKIP
@@ -23,7 +23,7 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	# torch first and alone, so that the pinned build is the one that gets installed
 	$(BIN)/python -m pip install --quiet -c constraints.txt torch
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[test,site]"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[test,site,hub]"
 	$(BIN)/python -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python (cnn-course)"
 	$(BIN)/python -m autograder kernels --install >/dev/null
 	$(BIN)/jupyter server extension enable --sys-prefix nbgrader.server_extensions.formgrader >/dev/null

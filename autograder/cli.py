@@ -121,10 +121,13 @@ def cmd_feedback(args) -> int:
     for student, outcome in results.items():
         print(f"{student}: {outcome}")
     withheld = [s for s, outcome in results.items() if outcome.startswith("removed")]
+    failed = [s for s, outcome in results.items() if outcome.startswith("feedback failed")]
     if withheld:
         print(f"[autograder] files withheld from the feedback of {len(withheld)} student(s): "
               "see above", file=sys.stderr)
-    return 1 if withheld else 0
+    if failed:
+        print(f"[autograder] no feedback for {len(failed)} student(s): see above", file=sys.stderr)
+    return 1 if withheld or failed else 0
 
 
 def cmd_export(args) -> int:

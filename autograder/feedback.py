@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+import sys
 from pathlib import Path
 
 from . import status
@@ -89,7 +90,9 @@ def generate(root: Path, assignment: str, students: list[str] | None = None,
         removed = [f"autograded/{name}" for name in sweep_links(graded)]
         outcome = api.generate_feedback(assignment, student, force=True)
         if not outcome["success"]:
-            lines = (outcome.get("error") or outcome.get("log") or "").strip().splitlines()
+            text = f"{outcome.get('log') or ''}\n{outcome.get('error') or ''}".strip()
+            print(f"--- nbgrader generate_feedback for {student} failed:\n{text}", file=sys.stderr)
+            lines = text.splitlines()
             results[student] = "feedback failed: " + (lines[-1] if lines else "?")
             continue
         released = course.feedback / student / assignment

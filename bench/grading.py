@@ -29,8 +29,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests"))
-sys.path.insert(0, str(REPO))
+sys.path[:0] = [str(REPO), str(REPO / "tests"), str(REPO / "tests" / "grading")]
 
 from fixtures_grading import TORCH_CORRECT, answer, make_course, put, release  # noqa: E402
 

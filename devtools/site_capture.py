@@ -2,11 +2,12 @@
 
 Runs inside the kernel that executes a lecture for the site (``devtools.site`` registers
 ``install()`` in a first, injected cell). After every cell whose value is one of the course's
-visualizers, the real widget is driven: the control its class names in ``site_control``, else its
-first slider, else its first drop-down or toggle, steps through up to ``FRAMES`` values, each picture is the PNG the widget itself renders, and the
-frames become one GIF with the control's name and value written under each frame. The cell then
-gets a marker output (``MIME``) naming the file; the site build puts the picture in place of the
-widget. Progress bars are switched to text. Nothing here is imported by the lectures.
+visualizers, the real widget is driven: the control its class names in ``site_control``, else
+its first slider, else its first drop-down or toggle, steps through up to ``FRAMES`` values.
+Each picture is the PNG the widget itself renders; the frames become one GIF with the control's
+name and value written under each frame. The cell then gets a marker output (``MIME``) naming
+the file; the site build puts the picture in place of the widget. Progress bars are switched to
+text. Nothing here is imported by the lectures.
 """
 
 from __future__ import annotations

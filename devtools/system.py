@@ -89,9 +89,11 @@ PARTS = (
     Part("postgres", "postgresql", lambda: postgres_bin() is not None,
          "the PostgreSQL gradebook test cannot run"),
     Part("slurm", "slurm-wlm munge", slurm_found, "the Slurm job-array grading test cannot run"),
+    Part("hub", "node-configurable-http-proxy", lambda: shutil.which("configurable-http-proxy") is not None,
+         "the JupyterHub test cannot run (and a Hub cannot start here)"),
 )
 #: the parts each command needs; the lab needs none of them, it benefits from two
-NEEDED = {"test": ("data", "sandbox", "browser", "postgres", "slurm"), "lab": ()}
+NEEDED = {"test": ("data", "sandbox", "browser", "postgres", "slurm", "hub"), "lab": ()}
 WANTED = {"test": NEEDED["test"], "lab": ("data", "sandbox")}
 
 
