@@ -155,6 +155,17 @@ def cmd_similarity(args) -> int:
     return 0
 
 
+def cmd_watch(args) -> int:
+    """Runs until interrupted (or ``--rounds``): collect, grade, release feedback, repeat."""
+    from .watch import watch
+
+    try:
+        watch(_root(args), args.assignment, args.interval, args.db_url, args.jobs, args.rounds)
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
 def cmd_status(args) -> int:
     from . import status
     from .course import load_course
@@ -227,6 +238,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("-v", "--verbose", action="store_true")
     p.set_defaults(func=cmd_grade)
+
+    p = sub.add_parser("watch", help="collect, grade and release feedback as submissions arrive")
+    p.add_argument("assignment")
+    p.add_argument("--interval", type=float, default=30.0, help="seconds between rounds (default 30)")
+    p.add_argument("--rounds", type=int, help="stop after this many rounds (default: run until stopped)")
+    p.add_argument("-j", "--jobs", type=int, default=1, help="grading workers (default 1)")
+    p.add_argument("--db-url")
+    p.set_defaults(func=cmd_watch)
 
     for name, func, text in (("feedback", cmd_feedback, "per-student HTML feedback"),
                              ("export", cmd_export, "grades CSV and summary"),

@@ -67,6 +67,15 @@ status_table = Table(
     Column("seconds", Float),
     Column("updated_at", DateTime, nullable=False),
 )
+#: the submission whose feedback was last released to the exchange, per (assignment, student):
+#: what makes ``watch`` release each submission's feedback at most once, across restarts
+released_table = Table(
+    "autograder_feedback_released", _metadata,
+    Column("assignment_id", String(128), primary_key=True),
+    Column("student_id", String(128), primary_key=True),
+    Column("submission_hash", String(64), nullable=False),
+    Column("released_at", DateTime, nullable=False),
+)
 
 
 @dataclass
@@ -141,3 +150,20 @@ def clear(db_url: str, assignment_id: str, students: list[str] | None = None) ->
         query = query.where(status_table.c.student_id.in_(students))
     with engine_for(db_url).begin() as connection:
         connection.execute(query)
+
+
+def read_released(db_url: str, assignment_id: str) -> dict[str, str]:
+    """student id -> hash of the submission whose feedback was released."""
+    with engine_for(db_url).connect() as connection:
+        rows = connection.execute(select(released_table).where(
+            released_table.c.assignment_id == assignment_id)).mappings().all()
+    return {row["student_id"]: row["submission_hash"] for row in rows}
+
+
+def write_released(db_url: str, assignment_id: str, student_id: str, submission_hash: str) -> None:
+    with engine_for(db_url).begin() as connection:
+        connection.execute(delete(released_table).where(
+            released_table.c.assignment_id == assignment_id, released_table.c.student_id == student_id))
+        connection.execute(insert(released_table).values(
+            assignment_id=assignment_id, student_id=student_id, submission_hash=submission_hash,
+            released_at=dt.datetime.now()))

@@ -15,6 +15,9 @@ Every setting comes from the environment (defaults in brackets):
     CNN_COURSE_INSTRUCTORS  comma-separated user names: formgrader, the course folder as home
     CNN_COURSE_STUDENTS     comma-separated user names: Assignments tab, their own home
     CNN_COURSE_AUTH         "dummy" (tests: any password) or "pam" (the machine's users) [pam]
+    CNN_COURSE_WATCH        comma-separated assignment ids: a Hub service per id collects, grades
+                            and releases feedback as submissions arrive (autograder watch) []
+    CNN_COURSE_WATCH_INTERVAL  seconds between its rounds [30]
 
 Users are Unix users of this machine (LocalProcessSpawner: the Hub runs as root and starts each
 server as its user), so students cannot read each other's files, the course folder or the
@@ -102,3 +105,15 @@ def pre_spawn(spawner) -> None:
 
 
 c.Spawner.pre_spawn_hook = pre_spawn
+
+# --- feedback minutes after submitting: `python -m autograder watch ID` as the first instructor --
+WATCH = [a for a in os.environ.get("CNN_COURSE_WATCH", "").split(",") if a]
+if WATCH and INSTRUCTORS:
+    c.JupyterHub.services = [{
+        "name": f"feedback-{assignment}", "user": INSTRUCTORS[0], "cwd": str(ROOT),
+        # -I: the course folder's autograder/ (working folders) must not shadow the package
+        "command": [str(VENV / "bin" / "python"), "-I", "-m", "autograder", "watch", assignment,
+                    "--interval", os.environ.get("CNN_COURSE_WATCH_INTERVAL", "30")],
+        "environment": {"HOME": str(ROOT), "JUPYTER_CONFIG_DIR": str(STATE / "config" / "instructor"),
+                        "PATH": f"{VENV / 'bin'}:/usr/local/bin:/usr/bin:/bin"},
+    } for assignment in WATCH]

@@ -57,7 +57,7 @@ def runnable_by_everyone(path: Path) -> Iterator[None]:
 class HubCourse:
     """The Hub, its users and folders; ``start()`` then ``stop()`` (always)."""
 
-    def __init__(self, students: list[str]) -> None:
+    def __init__(self, students: list[str], env: dict[str, str] | None = None) -> None:
         tag = secrets.token_hex(3)
         self.instructor = f"cnni{tag}"
         self.students = {name: f"cnns{tag}{name}" for name in students}  # role name -> Unix user
@@ -71,6 +71,7 @@ class HubCourse:
         self.process: subprocess.Popen | None = None
         self.users: list[str] = []
         self.venv = VENV
+        self.extra_env = env or {}
 
     # --- set-up ---------------------------------------------------------------------------------
     def _useradd(self, name: str, home: Path, create: bool) -> None:
@@ -96,7 +97,7 @@ class HubCourse:
                "CNN_COURSE_HUB_URL": self.url, "CNN_COURSE_AUTH": "dummy",
                "CNN_COURSE_INSTRUCTORS": self.instructor,
                "CNN_COURSE_STUDENTS": ",".join(self.students.values()),
-               "PATH": f"{VENV / 'bin'}:{os.environ['PATH']}"}
+               "PATH": f"{VENV / 'bin'}:{os.environ['PATH']}", **self.extra_env}
         self.process = subprocess.Popen(
             [str(VENV / "bin" / "jupyterhub"), "-f", str(CONFIG), "--JupyterHub.hub_port", str(free_port()),
              "--ConfigurableHTTPProxy.api_url", f"http://127.0.0.1:{free_port()}"],
@@ -130,9 +131,11 @@ class HubCourse:
         shutil.rmtree(self.base, ignore_errors=True)
 
     # --- as a user, outside the browser ---------------------------------------------------------
-    def run_as(self, user: str, command: list[str], cwd: Path | None = None) -> subprocess.CompletedProcess:
+    def run_as(self, user: str, command: list[str], cwd: Path | None = None,
+               env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
         home = self.root if user == self.instructor else self.base / "homes" / user
-        return subprocess.run(["runuser", "-u", user, "--", "env", f"HOME={home}", *command],
+        settings = [f"{key}={value}" for key, value in {"HOME": str(home), **(env or {})}.items()]
+        return subprocess.run(["runuser", "-u", user, "--", "env", *settings, *command],
                               cwd=cwd or home, capture_output=True, text=True, timeout=900)
 
     def login(self, user: str) -> HubUser:

@@ -12,26 +12,54 @@ neither the gradebook nor the exchange's feedback folder.
 from __future__ import annotations
 
 import re
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import nbformat
 import pytest
 from attacks import TARGETS, attack_sources, submission
+from course import REPO
 from hub_driver import VENV, HubCourse, runnable_by_everyone
 from variants import SolutionEditor
 
-pytestmark = pytest.mark.needs("hub", "sandbox")
+pytestmark = pytest.mark.needs("hub", "sandbox", "browser")
+CHROMIUM = "/usr/bin/chromium"
+SCREENSHOTS = REPO / "test-artifacts" / "screenshots"
 ASSIGNMENT, NOTEBOOK, COURSE = "a1_conv1d", "conv1d", "cnn-course"
 PATH = f"{ASSIGNMENT}/{NOTEBOOK}.ipynb"
 
 
-@pytest.fixture(scope="module")
-def hub():
-    course = HubCourse(["correct", "partly", "hostile"])
+@contextmanager
+def running(course: HubCourse) -> Iterator[HubCourse]:
     with runnable_by_everyone(VENV / "bin" / "python"):
         try:
             yield course.start()
         finally:
             course.stop()
+
+
+@pytest.fixture
+def hub():
+    with running(HubCourse(["correct", "partly", "hostile"])) as course:
+        yield course
+
+
+@pytest.fixture
+def watched_hub():
+    watch = {"CNN_COURSE_WATCH": ASSIGNMENT, "CNN_COURSE_WATCH_INTERVAL": "3"}
+    with running(HubCourse(["early"], env=watch)) as course:
+        yield course
+
+
+def release(hub: HubCourse):
+    """The instructor logs in and releases the assignment from the formgrader."""
+    instructor = hub.login(hub.instructor)
+    for action in ("assign", "release"):
+        answer = instructor.post(f"formgrader/api/assignment/{ASSIGNMENT}/{action}")
+        assert answer.ok and answer.json().get("success"), f"{action}: {answer.text[:2000]}\n{hub.logs()}"
+    return instructor
 
 
 def answers(hub: HubCourse, release: dict) -> dict[str, dict]:
@@ -44,6 +72,39 @@ def answers(hub: HubCourse, release: dict) -> dict[str, dict]:
             "partly": submission(target, notebook, target.wrong, ""),
             "hostile": submission(target, notebook, hostile_answer, hostile_extra)}
     return {role: nbformat.from_dict(nb) for role, nb in made.items()}
+
+
+def assignments_tab_in_chromium(hub: HubCourse, user: str) -> tuple[str, str]:
+    """As ``user`` in Chromium: log in with the form, open Nbgrader > Assignment List, then the
+    fetched notebook. Returns the panel's text and the notebook's kernel name (screenshots of both
+    in test-artifacts/screenshots/)."""
+    from playwright.sync_api import sync_playwright
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            page.goto(f"{hub.url}/hub/login")
+            page.fill("input[name=username]", user)
+            page.fill("input[name=password]", "any")
+            page.locator("form [type=submit]").first.click()
+            page.wait_for_selector(".lm-MenuBar-itemLabel", timeout=150_000)
+            page.locator(".lm-MenuBar-itemLabel", has_text=re.compile("^Nbgrader$")).first.click()
+            page.locator('.lm-Menu-item[data-command="nbgrader:open-assignment-list"]').first.click()
+            panel = page.locator("#fetched_assignments_list")
+            panel.get_by_text(ASSIGNMENT).first.wait_for(timeout=60_000)
+            text = panel.first.inner_text()
+            page.screenshot(path=str(SCREENSHOTS / "hub_assignments_tab.png"))
+            page.goto(f"{hub.url}/user/{user}/lab/tree/{PATH}")
+            kernel = page.locator(".jp-NotebookPanel-toolbar .jp-Toolbar-kernelName")
+            page.wait_for_function("() => (document.querySelector('.jp-NotebookPanel-toolbar "
+                                   ".jp-Toolbar-kernelName') || {}).innerText?.includes('cnn-course')",
+                                   timeout=120_000)
+            page.screenshot(path=str(SCREENSHOTS / "hub_fetched_notebook.png"))
+            return text, kernel.first.inner_text()
+        finally:
+            browser.close()
 
 
 def failing_tests(validation: dict) -> list[dict]:
@@ -60,10 +121,7 @@ def total(feedback_html: str) -> float:
 
 
 def test_an_assignment_goes_round_the_hub(hub):
-    instructor = hub.login(hub.instructor)
-    for action in ("assign", "release"):
-        answer = instructor.post(f"formgrader/api/assignment/{ASSIGNMENT}/{action}")
-        assert answer.ok and answer.json().get("success"), f"{action}: {answer.text[:2000]}\n{hub.logs()}"
+    instructor = release(hub)
 
     students = {role: hub.login(user) for role, user in hub.students.items()}
     ids = {"course_id": COURSE, "assignment_id": ASSIGNMENT}
@@ -72,6 +130,8 @@ def test_an_assignment_goes_round_the_hub(hub):
         assert any(a["assignment_id"] == ASSIGNMENT and a["status"] == "released" for a in listed), listed
         fetched = student.post("assignments/fetch", data=ids)
         assert fetched.ok, fetched.text
+    panel, kernel = assignments_tab_in_chromium(hub, hub.students["correct"])
+    assert ASSIGNMENT in panel and "Python (cnn-course)" in kernel, (panel, kernel)
     filled = answers(hub, students["correct"].read_notebook(PATH))
     validation = {}
     for role, student in students.items():
@@ -86,7 +146,7 @@ def test_an_assignment_goes_round_the_hub(hub):
 
     collected = instructor.post(f"formgrader/api/assignment/{ASSIGNMENT}/collect")
     assert collected.ok and collected.json().get("success"), collected.text
-    cli = [str(hub.venv / "bin" / "python"), "-m", "autograder"]
+    cli = [str(hub.venv / "bin" / "python"), "-I", "-m", "autograder"]  # -I: see docs/grading.md
     graded = hub.run_as(hub.instructor, [*cli, "grade", ASSIGNMENT, "--require-sandbox", "--no-progress"])
     assert graded.returncode == 0 and "3 ok" in graded.stdout, graded.stdout + graded.stderr[-5000:]
     made = hub.run_as(hub.instructor, [*cli, "feedback", ASSIGNMENT])
@@ -115,3 +175,33 @@ def test_an_assignment_goes_round_the_hub(hub):
         for path in (hub.root / "autograder" / "gradebook.db", hub.exchange / COURSE / "feedback"):
             seen = hub.run_as(user, ["ls", "-l", str(path)])
             assert seen.returncode != 0 and "Permission denied" in seen.stderr, f"{user} reads {path}"
+
+
+def test_feedback_arrives_without_the_instructor_once_per_submission(watched_hub):
+    hub = watched_hub
+    release(hub)
+    student = hub.login(hub.students["early"])
+    ids = {"course_id": COURSE, "assignment_id": ASSIGNMENT}
+    assert student.post("assignments/fetch", data=ids).ok
+    student.write_notebook(PATH, answers(hub, student.read_notebook(PATH))["correct"])
+    assert student.post("assignments/submit", data=ids).json().get("success")
+    submitted = time.monotonic()
+    while time.monotonic() - submitted < 300:
+        student.post("assignments/fetch_feedback", data=ids)
+        if student.get(f"api/contents/{ASSIGNMENT}/feedback").ok:
+            break
+        time.sleep(3)
+    else:
+        raise AssertionError(f"no feedback 300 s after submitting:\n{hub.logs()}")
+    waited = time.monotonic() - submitted
+    print(f"\nfeedback fetched {waited:.0f} s after submitting (watch interval 3 s)")
+
+    # a second watcher (a restart) finds nothing to do; the feedback was released once
+    again = hub.run_as(hub.instructor, [str(VENV / "bin" / "python"), "-I", "-m", "autograder", "watch",
+                                        ASSIGNMENT, "--rounds", "1", "--interval", "0"],
+                       env={"JUPYTER_CONFIG_DIR": str(hub.state / "config" / "instructor")})
+    assert again.returncode == 0 and "released" not in again.stdout and "failed" not in again.stderr, \
+        again.stdout + again.stderr[-3000:]
+    with sqlite3.connect(hub.root / "autograder" / "gradebook.db") as db:
+        rows = db.execute("SELECT student_id FROM autograder_feedback_released").fetchall()
+    assert rows == [(hub.students["early"],)], rows
