@@ -26,7 +26,11 @@ gradebook. Production (TLS, a real authenticator, Kubernetes): docs/jupyterhub.m
 
 import json
 import os
+import shutil
+import socket
+import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 c = get_config()  # noqa: F821  (provided by traitlets when JupyterHub loads this file)
 
@@ -38,9 +42,25 @@ COURSE_ID = "cnn-course"
 INSTRUCTORS = [u for u in os.environ.get("CNN_COURSE_INSTRUCTORS", "").split(",") if u]
 STUDENTS = [u for u in os.environ.get("CNN_COURSE_STUDENTS", "").split(",") if u]
 
+# --- what must be there before the Hub starts: said in words, with what to do --------------------
+BIND_URL = urlsplit(os.environ.get("CNN_COURSE_HUB_URL", "http://127.0.0.1:8000"))
+if shutil.which("configurable-http-proxy") is None:
+    sys.exit("cnn-course hub: configurable-http-proxy is not installed. Install it: "
+             "sudo apt-get install node-configurable-http-proxy (Debian) or "
+             "npm install -g configurable-http-proxy, then start the Hub again.")
+with socket.socket() as probe:
+    try:
+        probe.bind((BIND_URL.hostname or "", BIND_URL.port or 80))
+    except OSError as error:
+        sys.exit(f"cnn-course hub: cannot listen on {BIND_URL.geturl()} ({error.strerror}): another "
+                 "program uses that port. Stop it, or set CNN_COURSE_HUB_URL to a free address.")
+if not (VENV / "bin" / "python").exists():
+    sys.exit(f"cnn-course hub: no course venv at {VENV}: run `make setup` in the course folder, "
+             "or set CNN_COURSE_VENV.")
+
 # --- the Hub ----------------------------------------------------------------------------------
 STATE.mkdir(parents=True, exist_ok=True, mode=0o700)
-c.JupyterHub.bind_url = os.environ.get("CNN_COURSE_HUB_URL", "http://127.0.0.1:8000")
+c.JupyterHub.bind_url = BIND_URL.geturl()
 c.JupyterHub.hub_ip = "127.0.0.1"
 c.JupyterHub.db_url = f"sqlite:///{STATE / 'jupyterhub.sqlite'}"
 c.JupyterHub.cookie_secret_file = str(STATE / "jupyterhub_cookie_secret")

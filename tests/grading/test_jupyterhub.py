@@ -11,8 +11,11 @@ neither the gradebook nor the exchange's feedback folder.
 
 from __future__ import annotations
 
+import os
 import re
+import socket
 import sqlite3
+import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,7 +24,7 @@ import nbformat
 import pytest
 from attacks import TARGETS, attack_sources, submission
 from course import REPO
-from hub_driver import VENV, HubCourse, runnable_by_everyone
+from hub_driver import CONFIG, VENV, HubCourse, free_port, runnable_by_everyone
 from variants import SolutionEditor
 
 pytestmark = pytest.mark.needs("hub", "sandbox", "browser")
@@ -205,3 +208,22 @@ def test_feedback_arrives_without_the_instructor_once_per_submission(watched_hub
     with sqlite3.connect(hub.root / "autograder" / "gradebook.db") as db:
         rows = db.execute("SELECT student_id FROM autograder_feedback_released").fetchall()
     assert rows == [(hub.students["early"],)], rows
+
+
+@pytest.mark.parametrize("problem", ["port taken", "proxy missing"])
+def test_a_hub_that_cannot_start_says_why_and_what_to_do(tmp_path, problem):
+    expected = {"port taken": "another program uses that port",
+                "proxy missing": "configurable-http-proxy is not installed"}
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1] if problem == "port taken" else free_port()
+        env = {**os.environ, "CNN_COURSE_HUB_STATE": str(tmp_path / "hub"), "CNN_COURSE_AUTH": "dummy",
+               "CNN_COURSE_EXCHANGE": str(tmp_path / "exchange"), "CNN_COURSE_VENV": str(VENV),
+               "CNN_COURSE_HUB_URL": f"http://127.0.0.1:{port}"}
+        if problem == "proxy missing":
+            env["PATH"] = str(VENV / "bin")
+        done = subprocess.run([str(VENV / "bin" / "jupyterhub"), "-f", str(CONFIG)], env=env, cwd=tmp_path,
+                              capture_output=True, text=True, timeout=120)
+    output = done.stdout + done.stderr
+    assert done.returncode != 0 and expected[problem] in output and "Traceback" not in output, output[-3000:]
