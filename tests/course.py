@@ -6,6 +6,7 @@ assignments it needs), so grading never touches the repository's ``autograder/``
 
 from __future__ import annotations
 
+import concurrent.futures
 import os
 import shutil
 import subprocess
@@ -142,3 +143,13 @@ def hidden_test_lines(source_nb) -> set[str]:
     """Lines found only in hidden-test blocks: such a line appearing as a whole line of the
     release or of a feedback page's text is a leak."""
     return block_lines(source_nb, HIDDEN_BEGIN, HIDDEN_END)
+
+
+def in_own_thread(function, *args):
+    """``function(*args)`` in a new thread; its result, or its exception raised here.
+
+    Playwright's sync API refuses to start in a thread whose asyncio loop is running, which the
+    browser tier's session-wide Playwright leaves on the main thread in a full run.
+    """
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(function, *args).result()

@@ -324,7 +324,8 @@ def hostile_class(root: Path) -> dict[str, tuple[str, float]]:
 
 
 def tree_hashes(root: Path, skip=("autograder/autograded", "autograder/feedback",
-                                  "autograder/reports", "autograder/gradebook.db")) -> dict:
+                                  "autograder/reports", "autograder/gradebook.db",
+                                  "autograder/.gradebook-setup.lock")) -> dict:
     """relative path -> sha256 of every file under root, except grading outputs."""
     hashes = {}
     for path in sorted(p for p in root.rglob("*") if p.is_file()):

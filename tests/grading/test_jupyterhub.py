@@ -23,7 +23,7 @@ from contextlib import contextmanager
 import nbformat
 import pytest
 from attacks import TARGETS, attack_sources, submission
-from course import REPO
+from course import REPO, in_own_thread
 from hub_driver import CONFIG, VENV, HubCourse, free_port, runnable_by_everyone
 from variants import SolutionEditor
 
@@ -133,7 +133,7 @@ def test_an_assignment_goes_round_the_hub(hub):
         assert any(a["assignment_id"] == ASSIGNMENT and a["status"] == "released" for a in listed), listed
         fetched = student.post("assignments/fetch", data=ids)
         assert fetched.ok, fetched.text
-    panel, kernel = assignments_tab_in_chromium(hub, hub.students["correct"])
+    panel, kernel = in_own_thread(assignments_tab_in_chromium, hub, hub.students["correct"])
     assert ASSIGNMENT in panel and "Python (cnn-course)" in kernel, (panel, kernel)
     filled = answers(hub, students["correct"].read_notebook(PATH))
     validation = {}

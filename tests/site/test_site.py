@@ -23,7 +23,7 @@ from urllib.parse import unquote, urlsplit
 
 import nbformat
 import pytest
-from course import REPO, SECRET_MARKERS, block_lines, hidden_test_lines
+from course import REPO, SECRET_MARKERS, block_lines, hidden_test_lines, in_own_thread
 from PIL import Image, ImageChops
 
 from devtools import site
@@ -193,6 +193,11 @@ def served(built):
 @pytest.mark.needs("browser")
 @pytest.mark.parametrize("name", ["index", "lectures/02_conv1d", "lectures/06_conv2d_step_through"])
 def test_chromium_renders_math_and_animations(served, name):
+    in_own_thread(check_page_in_chromium, served, name)
+
+
+def check_page_in_chromium(served: str, name: str) -> None:
+    """Open ``name``: no script error, every image shown, math typeset, the animation playing."""
     from playwright.sync_api import sync_playwright
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
