@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 
 from devtools import system
+from devtools.ports import free_port
 
 START_ATTEMPTS = 5
 READY_TIMEOUT_S = 30.0
@@ -25,12 +25,6 @@ READY_TIMEOUT_S = 30.0
 
 class PostgresError(RuntimeError):
     """The server cannot be set up or started; the message holds its log."""
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _as_postgres() -> list[str]:
@@ -62,7 +56,7 @@ class LocalPostgres:
         if init.returncode != 0:
             raise PostgresError(f"initdb failed: {init.stderr}")
         for _ in range(START_ATTEMPTS):  # a port taken meanwhile is retried
-            port = _free_port()
+            port = free_port()
             self.server = subprocess.Popen(
                 [*_as_postgres(), str(self.bin / "postgres"), "-D", str(self.data), "-h", "127.0.0.1",
                  "-p", str(port), "-k", str(self.data)], stdout=self.log.open("wb"), stderr=subprocess.STDOUT)

@@ -19,6 +19,8 @@ import subprocess
 import time
 from pathlib import Path
 
+from devtools.ports import free_port
+
 READY_TIMEOUT_S = 60.0
 DAEMONS = ("munged", "slurmctld", "slurmd", "sbatch", "squeue", "sinfo", "scancel")
 
@@ -29,12 +31,6 @@ class SlurmError(RuntimeError):
 
 def missing_programs() -> list[str]:
     return [name for name in DAEMONS if shutil.which(name) is None and not Path(f"/usr/sbin/{name}").exists()]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _program(name: str) -> str:
@@ -75,7 +71,7 @@ class LocalSlurm:
         lines = [
             "ClusterName=cnncourse", f"SlurmctldHost={self.node}(127.0.0.1)",
             f"SlurmUser={user}", f"SlurmdUser={user}",
-            f"SlurmctldPort={_free_port()}", f"SlurmdPort={_free_port()}",
+            f"SlurmctldPort={free_port()}", f"SlurmdPort={free_port()}",
             "AuthType=auth/munge", "CredType=cred/munge", f"AuthInfo=socket={self.munge_socket}",
             f"StateSaveLocation={state}", f"SlurmdSpoolDir={spool}",
             f"SlurmctldPidFile={self.folder / 'slurmctld.pid'}",

@@ -7,7 +7,9 @@ assignments it needs), so grading never touches the repository's ``autograder/``
 from __future__ import annotations
 
 import concurrent.futures
+import html
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -153,3 +155,9 @@ def in_own_thread(function, *args):
     """
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(function, *args).result()
+
+
+def html_text(page: str) -> str:
+    """Visible text of an HTML page: no style/script blocks, no tags, entities decoded."""
+    page = re.sub(r"<(style|script)\b.*?</\1>", " ", page, flags=re.DOTALL | re.IGNORECASE)
+    return html.unescape(re.sub(r"<[^>]+>", "", page))

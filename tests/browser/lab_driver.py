@@ -13,7 +13,6 @@ import os
 import re
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +20,8 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from devtools.ports import free_port
 
 CHROMIUM = os.environ.get("CNN_COURSE_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -43,12 +44,6 @@ _IGNORE_IN_COPY = shutil.ignore_patterns(
     ".venv", ".git", "test-artifacts", "__pycache__", ".ipynb_checkpoints", ".pytest_cache",
     ".ruff_cache", "*.egg-info", "gradebook.db", "submitted", "autograded", "feedback",
     "downloaded", "exchange", "node_modules", "test-results")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def copy_course(repo: Path, dest: Path) -> Path:

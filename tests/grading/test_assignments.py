@@ -17,23 +17,16 @@ solution, hidden test or mark scheme marker, or any line of the hidden tests.
 
 from __future__ import annotations
 
-import html
 import re
 
 import nbformat
 import pytest
-from course import SECRET_MARKERS, hidden_test_lines
+from course import SECRET_MARKERS, hidden_test_lines, html_text
 from graded_classes import RESERVED_STUDENTS, VARIANTS_DIR, GradedClass
 
 ASSIGNMENTS = sorted(p.stem for p in VARIANTS_DIR.glob("*.py") if p.name != "__init__.py")
 
 pytestmark = pytest.mark.needs("sandbox")
-
-
-def html_text(page: str) -> str:
-    """Visible text of an HTML page: no style/script blocks, no tags, entities decoded."""
-    page = re.sub(r"<(style|script)\b.*?</\1>", " ", page, flags=re.DOTALL | re.IGNORECASE)
-    return html.unescape(re.sub(r"<[^>]+>", "", page))
 
 
 def _table(graded: GradedClass, students: list[str]) -> str:

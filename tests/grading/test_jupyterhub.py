@@ -24,8 +24,10 @@ import nbformat
 import pytest
 from attacks import TARGETS, attack_sources, submission
 from course import REPO, in_own_thread
-from hub_driver import CONFIG, VENV, HubCourse, free_port, runnable_by_everyone
+from hub_driver import CONFIG, VENV, HubCourse, runnable_by_everyone
 from variants import SolutionEditor
+
+from devtools.ports import free_port
 
 pytestmark = pytest.mark.needs("hub", "sandbox", "browser")
 CHROMIUM = "/usr/bin/chromium"

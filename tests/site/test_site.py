@@ -10,7 +10,6 @@ animation (screenshots in ``test-artifacts/site/``).
 from __future__ import annotations
 
 import functools
-import html
 import http.server
 import json
 import re
@@ -23,7 +22,7 @@ from urllib.parse import unquote, urlsplit
 
 import nbformat
 import pytest
-from course import REPO, SECRET_MARKERS, block_lines, hidden_test_lines, in_own_thread
+from course import REPO, SECRET_MARKERS, block_lines, hidden_test_lines, html_text, in_own_thread
 from PIL import Image, ImageChops
 
 from devtools import site
@@ -58,11 +57,6 @@ def first_heading(notebook: Path) -> str:
             if match:
                 return match.group(1).strip()
     raise AssertionError(f"{notebook} has no title")
-
-
-def visible_text(page: str) -> str:
-    page = re.sub(r"<(style|script)\b.*?</\1>", " ", page, flags=re.DOTALL | re.IGNORECASE)
-    return html.unescape(re.sub(r"<[^>]+>", "", page))
 
 
 class Links(HTMLParser):
@@ -101,14 +95,14 @@ def test_every_lecture_and_release_has_its_page_in_course_order(built):
         page = out / "lectures" / f"{notebook.stem}.html"
         assert page.exists(), f"no page for {notebook.name}"
         title = first_heading(notebook)
-        assert title in visible_text(page.read_text()), f"{page.name} lacks its title {title!r}"
+        assert title in html_text(page.read_text()), f"{page.name} lacks its title {title!r}"
         positions.append(index.find(f"lectures/{notebook.stem}.html"))
     assert -1 not in positions and positions == sorted(positions), \
         "the table of contents is not in course order"
     for release in site.releases():
         page = out / "assignments" / release.parent.name / f"{release.stem}.html"
         assert page.exists(), f"no page for the release {release.relative_to(REPO)}"
-    landing = visible_text(index)
+    landing = html_text(index)
     for section in site.LANDING_SECTIONS:
         assert section in landing, f"the landing page lacks the README's section {section!r}"
 
@@ -124,7 +118,7 @@ def test_every_widget_is_a_moving_picture(built):
         page = (out / "lectures" / f"{notebook.stem}.html").read_text()
         gifs = re.findall(r'src="([^"]+\.gif)"', page)
         assert len(gifs) == expected, f"{notebook.name}: {len(gifs)} animations, expected {expected}"
-        assert visible_text(page).count("make lab") >= expected, f"{notebook.name}: no `make lab` hint"
+        assert html_text(page).count("make lab") >= expected, f"{notebook.name}: no `make lab` hint"
         for src in gifs:
             with Image.open(out / "lectures" / src) as gif:
                 frames = []
@@ -171,7 +165,7 @@ def test_no_solution_hidden_test_or_machine_path_on_any_page(built):
         if path.suffix not in (".html", ".js", ".txt", ".ipynb", ".json") or "_static" in path.parts:
             continue
         text = path.read_text(errors="replace")
-        lines = {line.strip() for line in visible_text(text).splitlines()} | set(text.splitlines())
+        lines = {line.strip() for line in html_text(text).splitlines()} | set(text.splitlines())
         found += [f"{path.relative_to(out)}: marker {m!r}" for m in SECRET_MARKERS if m in text]
         found += [f"{path.relative_to(out)}: secret line {s!r}" for s in secrets if s in lines]
         found += [f"{path.relative_to(out)}: path {m!r}" for m in machine if m in text]
